@@ -1,0 +1,39 @@
+# The two commands a new user needs: `make run` and `make test`.
+# Each creates .venv itself; only Python 3.11+ and make are required.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+ARGS   ?=
+
+.PHONY: run test lint format clean
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (set PYTHON=...)")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@ $(VENV)/.installed
+
+run: $(VENV)/.installed
+	$(BIN)/python -m mockserver serve $(ARGS)
+
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest $(ARGS)
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check mockserver tests
+	$(BIN)/ruff format --check mockserver tests
+
+format: $(VENV)/.installed-test
+	$(BIN)/ruff format mockserver tests
+	$(BIN)/ruff check --fix mockserver tests
+
+clean:
+	rm -rf $(VENV) .altcraft-mock .pytest_cache .ruff_cache

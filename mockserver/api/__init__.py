@@ -1,0 +1,6 @@
+"""Vendor endpoints, thin: read, call the domain or engine, answer."""
+
+from mockserver.api import tasks, workflows
+from mockserver.routing import ApiMethod
+
+API_METHODS: list[ApiMethod] = [*workflows.METHODS, *tasks.METHODS]

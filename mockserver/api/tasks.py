@@ -1,0 +1,31 @@
+"""`tasks/status`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mockserver.envelope import ok
+from mockserver.routing import ApiCall, ApiMethod
+
+
+async def status(call: ApiCall) -> dict[str, Any]:
+    """The reference page's shape; in `polls` mode each call advances the task a step."""
+    task = await call.state.engine.poll(call.body["task_id"], call.account.name)
+    return ok(
+        data={
+            "status": call.state.settings.status_name(task.status.value),
+            "progress": task.progress,
+            "result": task.result_payload(),
+        }
+    )
+
+
+METHODS = [
+    ApiMethod(
+        "tasks/status",
+        status,
+        "tasks/status.request",
+        "tasks/status.response",
+        "Checking the status of the task",
+    ),
+]

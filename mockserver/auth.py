@@ -1,0 +1,44 @@
+"""The API token and its account (SPEC §1, §2).
+
+The token may come as `"token"` in the body, as `Authorization: Bearer` (the
+vendor's newer form) or as `?token=` (deprecated, still accepted). Body wins
+over header over query.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from aiohttp import web
+
+from mockserver.domain.catalog import Account
+from mockserver.domain.values import json_type
+from mockserver.errors import AccessDenied, InvalidRequest, TokenRequired
+from mockserver.state import MockState
+
+BEARER = "bearer "
+
+
+def token_from(request: web.Request, body: Mapping[str, Any]) -> str | None:
+    if "token" in body and body["token"] is not None:
+        token = body["token"]
+        if not isinstance(token, str):
+            raise InvalidRequest(f"token: expected string, got {json_type(token)}")
+        if token.strip():
+            return token.strip()
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith(BEARER) and header[len(BEARER) :].strip():
+        return header[len(BEARER) :].strip()
+    query = request.query.get("token", "").strip()
+    return query or None
+
+
+def authenticate(state: MockState, request: web.Request, body: Mapping[str, Any]) -> Account:
+    token = token_from(request, body)
+    if token is None:
+        raise TokenRequired("token: missing (send it in the body, as Bearer or as ?token=)")
+    account = state.account_for_token(token)
+    if account is None:
+        raise AccessDenied("token: unknown API token")
+    return account

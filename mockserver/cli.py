@@ -1,0 +1,147 @@
+"""Command line: `serve`, `healthcheck`, `check-fixtures`.
+
+`serve` prints exactly one `listening on http://HOST:PORT` line on stdout once
+it accepts connections (logs go to stderr), and on SIGTERM/SIGINT stops
+accepting, lets in-flight requests and store writes finish, and exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+
+from aiohttp import web
+
+from mockserver import __version__
+from mockserver.app import create_app
+from mockserver.config import ConfigError, Settings, add_arguments, load_settings
+from mockserver.schemas import SchemaError, SchemaSet
+from mockserver.state import MockState
+from mockserver.store.fixtures import FixtureError, load_fixtures
+from mockserver.store.storage import StoreFileError
+
+log = logging.getLogger("mockserver")
+
+ACCESS_LOG_FORMAT = '%a "%r" %s %b %Tfs'
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="altcraft-mock",
+        description="Local emulator of the Altcraft batch profile-import API.",
+    )
+    parser.add_argument("--version", action="version", version=f"altcraft-mock {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="start the server")
+    add_arguments(serve)
+    check = commands.add_parser("healthcheck", help="exit 0 when a server answers health ok")
+    check.add_argument("--url", default=None, help="server URL (default http://127.0.0.1:PORT)")
+    check.add_argument(
+        "--port", type=int, default=None, help="port (default $ALTCRAFT_MOCK_PORT or 8080)"
+    )
+    check.add_argument("--wait", type=float, default=0.0, help="keep trying this many seconds")
+    fixtures = commands.add_parser("check-fixtures", help="validate fixture files and exit")
+    fixtures.add_argument("paths", nargs="*", help="files or folders (default: the shipped ones)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "serve":
+        return _serve_command(vars(args))
+    if args.command == "healthcheck":
+        return _healthcheck(args.url, args.port, args.wait)
+    return _check_fixtures(args.paths)
+
+
+def _serve_command(flags: dict) -> int:
+    flags.pop("command", None)
+    try:
+        settings = load_settings(flags)
+    except ConfigError as exc:
+        print(f"altcraft-mock: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        state = MockState(settings)
+    except (FixtureError, SchemaError, StoreFileError) as exc:
+        print(f"altcraft-mock: cannot start: {exc}", file=sys.stderr)
+        return 2
+    try:
+        asyncio.run(serve(settings, state))
+    except OSError as exc:
+        print(
+            f"altcraft-mock: cannot listen on {settings.host}:{settings.port}: {exc}",
+            file=sys.stderr,
+        )
+        return 2
+    return 0
+
+
+async def serve(settings: Settings, state: MockState) -> None:
+    app = create_app(settings, state)
+    runner = web.AppRunner(
+        app, handle_signals=False, access_log_format=ACCESS_LOG_FORMAT, shutdown_timeout=30
+    )
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, settings.host, settings.port)
+        await site.start()
+        host, port = runner.addresses[0][:2]
+        shown = f"[{host}]" if ":" in host else host
+        print(f"listening on http://{shown}:{port}", flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await stop.wait()
+        log.info("stopping: finishing in-flight requests and store writes")
+    finally:
+        await runner.cleanup()
+
+
+def _healthcheck(url: str | None, port: int | None, wait: float) -> int:
+    if url is None:
+        settings = load_settings({})
+        host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+        url = f"http://{host}:{port or settings.port}"
+    deadline = time.monotonic() + wait
+    while True:
+        problem = _health_problem(url.rstrip("/") + "/_mock/health")
+        if problem is None:
+            return 0
+        if time.monotonic() >= deadline:
+            print(f"altcraft-mock healthcheck: {problem}", file=sys.stderr)
+            return 1
+        time.sleep(0.2)
+
+
+def _health_problem(url: str) -> str | None:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as answer:
+            body = json.loads(answer.read())
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        return f"{url}: {exc}"
+    return None if body.get("status") == "ok" else f"{url}: status {body.get('status')!r}"
+
+
+def _check_fixtures(paths: list[str]) -> int:
+    try:
+        fixtures = load_fixtures(paths, SchemaSet())
+    except (FixtureError, SchemaError) as exc:
+        print(f"altcraft-mock: {exc}", file=sys.stderr)
+        return 1
+    print(f"ok: {len(fixtures.files)} file(s), {len(fixtures.catalog.accounts)} account(s)")
+    return 0

@@ -1,0 +1,250 @@
+"""Settings: flags > ALTCRAFT_MOCK_* environment > config file > defaults.
+
+This is the only module that reads `os.environ`. Every option is declared
+once in `OPTIONS`; the CLI flags, the environment names and the README table
+all come from that list.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tomllib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from mockserver.ids import TaskIdFormat
+
+ENV_PREFIX = "ALTCRAFT_MOCK_"
+MEMORY_DB = ":memory:"
+DEFAULT_DB = ".altcraft-mock/store.json"
+DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024  # the vendor's documented 10 MB
+
+
+class ProgressionMode(StrEnum):
+    POLLS = "polls"
+    INSTANT = "instant"
+    RATE = "rate"
+    MANUAL = "manual"
+
+
+class AccountMode(StrEnum):
+    STRICT = "strict"
+    PERMISSIVE = "permissive"
+
+
+class HttpStatusPolicy(StrEnum):
+    ALWAYS_200 = "always_200"
+    MIRROR = "mirror"
+
+
+#: SPEC §4's status names; a user whose instance says e.g. `success` maps them.
+DEFAULT_STATUS_NAMES: Mapping[str, str] = {
+    "queued": "queued",
+    "processing": "processing",
+    "completed": "completed",
+    "failed": "failed",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    db: str = DEFAULT_DB
+    fixtures: tuple[str, ...] = ()  # empty: the shipped fixtures/
+    seed: int | None = None
+    progression: ProgressionMode = ProgressionMode.POLLS
+    steps: int = 2
+    rate: float = 5000.0
+    mode: AccountMode = AccountMode.STRICT
+    http_status: HttpStatusPolicy = HttpStatusPolicy.ALWAYS_200
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    max_items: int | None = None
+    task_id_format: TaskIdFormat = TaskIdFormat.UUID
+    status_names: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_STATUS_NAMES))
+    log_level: str = "INFO"
+
+    @property
+    def in_memory(self) -> bool:
+        return self.db == MEMORY_DB
+
+    def status_name(self, status: str) -> str:
+        return self.status_names.get(status, status)
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise ValueError(f"must be at least 1, got {value}")
+    return value
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise ValueError(f"must be 0..65535, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise ValueError(f"must be above 0, got {value}")
+    return value
+
+
+def _status_names(text: str) -> dict[str, str]:
+    """`completed=success,failed=error` -> a full mapping of SPEC §4 names."""
+    names = dict(DEFAULT_STATUS_NAMES)
+    for pair in filter(None, (part.strip() for part in text.split(","))):
+        ours, _, theirs = pair.partition("=")
+        if ours not in names or not theirs:
+            raise ValueError(f"expected NAME=ALIAS with NAME in {sorted(names)}, got {pair!r}")
+        names[ours] = theirs
+    return names
+
+
+def _fixture_paths(text: str) -> tuple[str, ...]:
+    return tuple(part for part in text.split(os.pathsep) if part)
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    name: str
+    parse: Callable[[str], Any]
+    help: str
+    choices: Sequence[str] | None = None
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    @property
+    def env(self) -> str:
+        return ENV_PREFIX + self.name.upper()
+
+
+def _choice(enum: type[StrEnum]) -> Callable[[str], Any]:
+    return lambda text: enum(text)
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("host", str, "address to bind (default 127.0.0.1; 0.0.0.0 in containers)"),
+    Option("port", _port, "port to listen on (default 8080; 0 picks a free port)"),
+    Option("db", str, f"store file (default {DEFAULT_DB}; {MEMORY_DB} keeps nothing)"),
+    Option(
+        "fixtures",
+        _fixture_paths,
+        "fixture file or folder; several joined by the path separator (default: shipped)",
+    ),
+    Option("seed", int, "seed for ids and probabilities (reproducible runs)"),
+    Option(
+        "progression",
+        _choice(ProgressionMode),
+        "how tasks advance (default polls)",
+        [m.value for m in ProgressionMode],
+    ),
+    Option("steps", _positive_int, "polls per task in `polls` mode (default 2)"),
+    Option("rate", _positive_float, "items per second in `rate` mode (default 5000)"),
+    Option(
+        "mode",
+        _choice(AccountMode),
+        "unknown tokens/workflows: refuse (strict) or create (permissive)",
+        [m.value for m in AccountMode],
+    ),
+    Option(
+        "http_status",
+        _choice(HttpStatusPolicy),
+        "HTTP status of error answers (default always_200)",
+        [m.value for m in HttpStatusPolicy],
+    ),
+    Option("max_body_bytes", _positive_int, "request body limit (default 10 MB)"),
+    Option("max_items", _positive_int, "refuse batches above this many items (default: none)"),
+    Option(
+        "task_id_format",
+        _choice(TaskIdFormat),
+        "task id form (default uuid)",
+        [m.value for m in TaskIdFormat],
+    ),
+    Option("status_names", _status_names, "rename task statuses, e.g. completed=success"),
+    Option("log_level", lambda text: text.upper(), "logging level (default INFO)"),
+)
+
+_OPTIONS_BY_NAME = {option.name: option for option in OPTIONS}
+
+
+class ConfigError(ValueError):
+    """A setting could not be read; the message names its source."""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare every option as a flag (value None when not given)."""
+    parser.add_argument("--config", help="TOML file with settings (keys as the flags, _ for -)")
+    for option in OPTIONS:
+        parser.add_argument(
+            option.flag,
+            dest=option.name,
+            default=None,
+            metavar=option.name.upper(),
+            help=f"{option.help} [env {option.env}]"
+            + (f" {{{','.join(option.choices)}}}" if option.choices else ""),
+        )
+
+
+def _parse(option: Option, raw: Any, source: str) -> Any:
+    if not isinstance(raw, str):
+        raw = (
+            os.pathsep.join(raw)
+            if isinstance(raw, list) and option.name == "fixtures"
+            else str(raw)
+        )
+    try:
+        return option.parse(raw)
+    except ValueError as exc:
+        allowed = f" (one of {', '.join(option.choices)})" if option.choices else ""
+        raise ConfigError(f"{source}: invalid value {raw!r}{allowed}: {exc}") from None
+
+
+def load_settings(
+    flags: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Merge the sources in priority order: flags > environment > file > defaults."""
+    flags = dict(flags or {})
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+
+    config_path = flags.pop("config", None) or environ.get(ENV_PREFIX + "CONFIG")
+    if config_path:
+        try:
+            file_values = tomllib.loads(Path(config_path).read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"config file {config_path}: {exc}") from None
+        for key, raw in file_values.items():
+            option = _OPTIONS_BY_NAME.get(key.replace("-", "_"))
+            if option is None:
+                raise ConfigError(f"config file {config_path}: unknown setting {key!r}")
+            values[option.name] = _parse(option, raw, f"config file {config_path}: {key}")
+
+    for option in OPTIONS:
+        if option.env in environ and environ[option.env] != "":
+            values[option.name] = _parse(option, environ[option.env], option.env)
+        if flags.get(option.name) is not None:
+            values[option.name] = _parse(option, flags[option.name], option.flag)
+
+    return replace(Settings(), **values)
+
+
+def settings_for_tests(**overrides: Any) -> Settings:
+    """Settings with an in-memory store, for in-process tests."""
+    base = {"db": MEMORY_DB}
+    base.update(overrides)
+    known = {f.name for f in fields(Settings)}
+    unknown = set(base) - known
+    if unknown:
+        raise TypeError(f"unknown settings: {sorted(unknown)}")
+    return replace(Settings(), **base)

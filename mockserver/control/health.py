@@ -1,0 +1,43 @@
+"""`GET /_mock/health`: ready, version, uptime, counts."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from mockserver import __version__
+from mockserver.app_keys import STATE
+from mockserver.envelope import json_response
+
+
+async def health(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    settings = state.settings
+    return json_response(
+        {
+            "status": "ok",
+            "version": __version__,
+            "uptime_seconds": round(state.uptime(), 3),
+            "counts": {
+                "accounts": len(state.catalog.accounts),
+                "profiles": state.store.count_profiles(),
+                "tasks": len(state.store.tasks()),
+                "active_tasks": state.engine.active_count(),
+                "engagements": state.store.count_engagements(),
+            },
+            "settings": {
+                "mode": settings.mode.value,
+                "progression": settings.progression.value,
+                "steps": settings.steps,
+                "rate": settings.rate,
+                "http_status": settings.http_status.value,
+                "seed": settings.seed,
+                "store": "memory" if settings.in_memory else settings.db,
+                "max_body_bytes": settings.max_body_bytes,
+                "task_id_format": settings.task_id_format.value,
+            },
+        }
+    )
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/_mock/health", health)

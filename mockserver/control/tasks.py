@@ -1,0 +1,87 @@
+"""Task control: `POST /_mock/tasks/{id}/advance|complete|fail`, `GET /_mock/tasks[/{id}]`.
+
+SPEC §5-6: `manual` tasks stay queued until a test moves them; any task can
+be advanced, completed or failed on demand.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from mockserver.app_keys import STATE
+from mockserver.control.common import read_control_json
+from mockserver.envelope import json_response
+from mockserver.errors import INTERNAL_ERROR_TEXT, InvalidRequest
+from mockserver.tasks.model import Task
+
+
+def task_view(task: Task, *, with_results: bool = True) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "task_id": task.task_id,
+        "account": task.account,
+        "workflow_id": task.workflow_id,
+        "db_id": task.db_id,
+        "source": task.source,
+        "status": task.status.value,
+        "progress": task.progress,
+        "processed": task.processed,
+        "total": task.total,
+        "progression": task.progression.to_doc(),
+        "created": task.created,
+        "finished_at": task.finished_at,
+        "request_id": task.request_id,
+        "failure": task.failure,
+    }
+    if with_results:
+        view["results"] = task.results
+    return view
+
+
+async def list_tasks(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    tasks = [
+        task_view(state.engine.get(doc["task_id"]), with_results=False)
+        for doc in state.store.tasks()
+    ]
+    return json_response({"tasks": tasks, "total": len(tasks)})
+
+
+async def get_task(request: web.Request) -> web.Response:
+    task = request.app[STATE].engine.get(request.match_info["task_id"])
+    return json_response(task_view(task))
+
+
+async def advance(request: web.Request) -> web.Response:
+    body = await read_control_json(request)
+    items = body.get("items")
+    if items is not None and (not isinstance(items, int) or isinstance(items, bool) or items < 1):
+        raise InvalidRequest("items: expected a positive integer")
+    task = await request.app[STATE].engine.advance(request.match_info["task_id"], items)
+    return json_response(task_view(task))
+
+
+async def complete(request: web.Request) -> web.Response:
+    task = await request.app[STATE].engine.complete(request.match_info["task_id"])
+    return json_response(task_view(task))
+
+
+async def fail(request: web.Request) -> web.Response:
+    body = await read_control_json(request)
+    error = body.get("error", 500)
+    text = body.get("error_text", INTERNAL_ERROR_TEXT)
+    if not isinstance(error, int) or isinstance(error, bool) or error < 1:
+        raise InvalidRequest("error: expected a positive integer code")
+    if not isinstance(text, str):
+        raise InvalidRequest("error_text: expected a string")
+    task = await request.app[STATE].engine.fail(request.match_info["task_id"], error, text)
+    return json_response(task_view(task))
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/_mock/tasks", list_tasks)
+    app.router.add_get("/_mock/tasks/{task_id}", get_task)
+    app.router.add_post("/_mock/tasks/{task_id}/advance", advance)
+    app.router.add_post("/_mock/tasks/{task_id}/complete", complete)
+    app.router.add_post("/_mock/tasks/{task_id}/fail", fail)

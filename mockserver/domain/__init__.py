@@ -1,0 +1,1 @@
+"""Pure rules of the emulated service: no aiohttp, no TinyDB."""

@@ -1,0 +1,113 @@
+"""Accounts, databases, resources and workflows: what the fixtures declare.
+
+SPEC §2: state is scoped by account; a token belongs to one account. The
+catalog is rebuilt from fixtures on start and reset; what changes at run time
+(workflows created in permissive mode, activation) is recorded by the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class FieldType(StrEnum):
+    STRING = "string"
+    INT = "int"
+    FLOAT = "float"
+    BOOL = "bool"
+    DATE = "date"
+    DATETIME = "datetime"
+    TAGS = "tags"
+    EMAIL = "email"
+    PHONE = "phone"
+    JSON = "json"  # any JSON value, stored as given
+
+
+@dataclass(frozen=True, slots=True)
+class Database:
+    db_id: int
+    name: str
+    fields: Mapping[str, FieldType] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    resource_id: int
+    db_id: int
+    name: str
+    channels: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressionOverride:
+    """A per-workflow (or per-task) progression: mode plus its parameters."""
+
+    mode: str
+    steps: int | None = None
+    rate: float | None = None
+
+
+@dataclass(slots=True)
+class Workflow:
+    id: int
+    name: str
+    db_id: int
+    is_active: bool = True
+    progression: ProgressionOverride | None = None
+
+    def to_public(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "db_id": self.db_id, "is_active": self.is_active}
+
+
+@dataclass(frozen=True, slots=True)
+class GeoEntry:
+    network: str
+    city: str
+    country: str
+
+
+@dataclass(slots=True)
+class Account:
+    name: str
+    tokens: tuple[str, ...]
+    databases: dict[int, Database] = field(default_factory=dict)
+    resources: dict[int, Resource] = field(default_factory=dict)
+    workflows: dict[int, Workflow] = field(default_factory=dict)
+
+    def database(self, db_id: int) -> Database:
+        """The database a workflow names; one is implied when fixtures omit it."""
+        found = self.databases.get(db_id)
+        if found is None:
+            found = Database(db_id=db_id, name=f"Database {db_id}")
+            self.databases[db_id] = found
+        return found
+
+
+@dataclass(slots=True)
+class Catalog:
+    accounts: dict[str, Account] = field(default_factory=dict)
+    geo: tuple[GeoEntry, ...] = ()
+    _by_token: dict[str, Account] = field(default_factory=dict)
+
+    def add_account(self, account: Account) -> None:
+        existing = self.accounts.get(account.name)
+        if existing is not None:
+            # Several fixture files may describe one account: merge them.
+            existing.tokens = tuple(dict.fromkeys(existing.tokens + account.tokens))
+            existing.databases.update(account.databases)
+            existing.resources.update(account.resources)
+            existing.workflows.update(account.workflows)
+            account = existing
+        else:
+            self.accounts[account.name] = account
+        for token in account.tokens:
+            self._by_token[token] = account
+
+    def account_for_token(self, token: str) -> Account | None:
+        return self._by_token.get(token)
+
+    def tokens(self) -> Iterable[str]:
+        return self._by_token.keys()

@@ -1,0 +1,371 @@
+"""One request item made ready to import: checked, normalised, keyed.
+
+SPEC §3 "Items": an item is `{"data": {profile fields}}` (the reference
+page's shape), may carry its matching key and its own content, custom_data
+and attach beside `data`, and an item without `data` is flat profile fields
+(profiles/import_batch). Every problem found here is an item-level error: it
+is recorded in the task result and never fails the request.
+"""
+
+from __future__ import annotations
+
+import binascii
+import ipaddress
+from base64 import b64decode
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from mockserver.domain.catalog import Account, Database, FieldType, GeoEntry
+from mockserver.domain.matching import MatchingMode, MatchKey
+from mockserver.domain.values import (
+    ValueProblem,
+    check_ip,
+    check_typed,
+    json_type,
+    normalize_email,
+    normalize_phone,
+    normalize_phones,
+)
+
+#: SPEC §3: the system fields; every other key is a custom field of the database.
+STRING_SYSTEM_FIELDS = frozenset({"_fname", "_lname", "_sex", "_city", "_country", "_tz"})
+IP_SYSTEM_FIELDS = frozenset({"_regip", "_ip"})
+STORE_SET_FIELDS = frozenset({"_createtime"})  # set by the store; a client's value is ignored
+
+#: Channels whose subscriptions are addressed by email or by phone number.
+EMAIL_CHANNELS = frozenset({"email"})
+PHONE_CHANNELS = frozenset({"sms", "viber", "whatsapp"})
+SUBSCRIPTION_STATUSES = frozenset({"subscribed", "unsubscribed", "suspended"})
+
+#: Keys that sit beside `data` in the wrapped item shape (not profile fields).
+ITEM_KEYS = frozenset(
+    {"data", "email", "phone", "profile_id", "field_value", "content", "custom_data", "attach"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ItemFailure:
+    """An item that could not be imported: its entry in the task result."""
+
+    code: int
+    text: str
+
+    def to_result(self) -> dict[str, Any]:
+        return {"error": self.code, "error_text": self.text}
+
+
+@dataclass(frozen=True, slots=True)
+class AttachmentSummary:
+    """What is kept of an attachment: never the file itself."""
+
+    name: str
+    mimetype: str
+    size: int
+    file_key: str | None = None
+
+    def to_doc(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "file_key": self.file_key,
+            "mimetype": self.mimetype,
+            "size": self.size,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ImportOptions:
+    """The request-level settings every item of one import shares."""
+
+    matching: MatchingMode | None = MatchingMode.EMAIL
+    field_name: str | None = None
+    custom_request: Mapping[str, Any] | None = None
+    skip_triggers: bool = False
+    skip_invalid_subscriptions: bool = False
+    detect_geo: bool = False
+    content: Mapping[str, Any] | None = None
+    custom_data: Mapping[str, Any] | None = None
+    attach: tuple[AttachmentSummary, ...] = ()
+
+    def to_doc(self) -> dict[str, Any]:
+        return {
+            "matching": self.matching.value if self.matching else None,
+            "field_name": self.field_name,
+            "custom_request": self.custom_request,
+            "skip_triggers": self.skip_triggers,
+            "skip_invalid_subscriptions": self.skip_invalid_subscriptions,
+            "detect_geo": self.detect_geo,
+            "content": self.content,
+            "custom_data": self.custom_data,
+            "attach": [a.to_doc() for a in self.attach],
+        }
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> ImportOptions:
+        return cls(
+            matching=MatchingMode(doc["matching"]) if doc.get("matching") else None,
+            field_name=doc.get("field_name"),
+            custom_request=doc.get("custom_request"),
+            skip_triggers=bool(doc.get("skip_triggers")),
+            skip_invalid_subscriptions=bool(doc.get("skip_invalid_subscriptions")),
+            detect_geo=bool(doc.get("detect_geo")),
+            content=doc.get("content"),
+            custom_data=doc.get("custom_data"),
+            attach=tuple(AttachmentSummary(**a) for a in doc.get("attach") or ()),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedItem:
+    fields: dict[str, Any]
+    subscriptions: list[dict[str, Any]]
+    key: MatchKey | None  # None: the request's custom_request selects the profile
+    content: Mapping[str, Any] | None
+    custom_data: Mapping[str, Any] | None
+    attach: tuple[AttachmentSummary, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class ItemContext:
+    """What preparing an item needs to know about where it goes."""
+
+    account: Account
+    database: Database
+    options: ImportOptions
+    geo: tuple[GeoEntry, ...] = ()
+
+
+def summarize_attachments(value: Any, where: str) -> tuple[AttachmentSummary, ...]:
+    """Check `attach` entries (base64 `data`) and keep name, mimetype and size."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise ValueProblem(f"{where}: expected an array, got {json_type(value)}")
+    summaries = []
+    for i, entry in enumerate(value):
+        here = f"{where}[{i}]"
+        if not isinstance(entry, dict):
+            raise ValueProblem(f"{here}: expected an object, got {json_type(entry)}")
+        name, data = entry.get("name"), entry.get("data")
+        if not isinstance(name, str) or not name:
+            raise ValueProblem(f"{here}.name: required, a non-empty string")
+        if not isinstance(data, str):
+            raise ValueProblem(f"{here}.data: required, a base64 string")
+        try:
+            size = len(b64decode(data, validate=True))
+        except (binascii.Error, ValueError):
+            raise ValueProblem(f"{here}.data: not valid base64") from None
+        mimetype = entry.get("mimetype") or "application/octet-stream"
+        file_key = entry.get("file_key", entry.get("flie_key"))  # the page spells it "flie_key"
+        summaries.append(
+            AttachmentSummary(name=name, mimetype=str(mimetype), size=size, file_key=file_key)
+        )
+    return tuple(summaries)
+
+
+def prepare_item(raw: Any, where: str, ctx: ItemContext) -> PreparedItem | ItemFailure:
+    """Check and normalise one item; a problem is returned, never raised."""
+    try:
+        return _prepare(raw, where, ctx)
+    except ValueProblem as problem:
+        return ItemFailure(400, str(problem))
+
+
+def _prepare(raw: Any, where: str, ctx: ItemContext) -> PreparedItem:
+    if not isinstance(raw, dict):
+        raise ValueProblem(f"{where}: expected an object, got {json_type(raw)}")
+    if "data" in raw:
+        wrapper, profile, profile_where = raw, raw["data"], f"{where}.data"
+        if not isinstance(profile, dict):
+            raise ValueProblem(f"{profile_where}: expected an object, got {json_type(profile)}")
+    else:  # flat profile fields (profiles/import_batch shape)
+        wrapper, profile, profile_where = {}, raw, where
+
+    fields, subscriptions = _profile_fields(profile, profile_where, ctx)
+    key = _match_key(wrapper, fields, where, profile_where, ctx)
+    if ctx.options.detect_geo:
+        _detect_geo(fields, ctx.geo)
+
+    custom_data = wrapper.get("custom_data", ctx.options.custom_data)
+    content = wrapper.get("content", ctx.options.content)
+    for name, value in (("content", content), ("custom_data", custom_data)):
+        if value is not None and not isinstance(value, dict):
+            raise ValueProblem(f"{where}.{name}: expected an object, got {json_type(value)}")
+    attach = (
+        summarize_attachments(wrapper["attach"], f"{where}.attach")
+        if "attach" in wrapper
+        else ctx.options.attach
+    )
+    return PreparedItem(fields, subscriptions, key, content, custom_data, attach)
+
+
+def _profile_fields(
+    profile: Mapping[str, Any], where: str, ctx: ItemContext
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    fields: dict[str, Any] = {}
+    subscriptions: list[dict[str, Any]] = []
+    declared = ctx.database.fields
+    for name, value in profile.items():
+        here = f"{where}.{name}"
+        if name in STORE_SET_FIELDS:
+            continue
+        if name == "subscriptions":
+            subscriptions = _subscriptions(value, here, ctx)
+        elif name == "email":
+            fields[name] = None if value is None else normalize_email(value, here)
+        elif name == "phones":
+            fields[name] = [] if value is None else normalize_phones(value, here)
+        elif name in STRING_SYSTEM_FIELDS:
+            if value is not None and not isinstance(value, str):
+                raise ValueProblem(f"{here}: expected a string, got {json_type(value)}")
+            fields[name] = value.strip() if isinstance(value, str) else value
+        elif name == "_bdate":
+            fields[name] = check_typed(value, FieldType.DATE, here)
+        elif name in IP_SYSTEM_FIELDS:
+            fields[name] = None if value is None else check_ip(value, here)
+        elif name in declared:
+            fields[name] = check_typed(value, declared[name], here)
+        else:
+            # (pick) an undeclared custom field is stored as given, untyped.
+            fields[name] = value
+    return fields, subscriptions
+
+
+def _subscriptions(value: Any, where: str, ctx: ItemContext) -> list[dict[str, Any]]:
+    if not isinstance(value, list):
+        raise ValueProblem(f"{where}: expected an array, got {json_type(value)}")
+    kept = []
+    for i, entry in enumerate(value):
+        try:
+            kept.append(_subscription(entry, f"{where}[{i}]", ctx))
+        except ValueProblem as problem:
+            if not ctx.options.skip_invalid_subscriptions:
+                raise ValueProblem(f"invalid subscription: {problem}") from None
+    return kept
+
+
+def _subscription(entry: Any, where: str, ctx: ItemContext) -> dict[str, Any]:
+    if not isinstance(entry, dict):
+        raise ValueProblem(f"{where}: expected an object, got {json_type(entry)}")
+    resource_id = entry.get("resource_id")
+    if not isinstance(resource_id, int) or isinstance(resource_id, bool):
+        raise ValueProblem(f"{where}.resource_id: required, an integer")
+    resource = ctx.account.resources.get(resource_id)
+    if resource is None or resource.db_id != ctx.database.db_id:
+        raise ValueProblem(
+            f"{where}.resource_id: no resource {resource_id} in database {ctx.database.db_id}"
+        )
+    channel = entry.get("channel")
+    if not isinstance(channel, str) or channel not in resource.channels:
+        raise ValueProblem(
+            f"{where}.channel: resource {resource_id} has channels "
+            f"{sorted(resource.channels)}, got {channel!r}"
+        )
+    sub = dict(entry)
+    if channel in EMAIL_CHANNELS:
+        sub["email"] = normalize_email(entry.get("email"), f"{where}.email")
+    elif channel in PHONE_CHANNELS:
+        sub["phone"] = normalize_phone(entry.get("phone"), f"{where}.phone")
+    status = sub.setdefault("status", "subscribed")
+    if status not in SUBSCRIPTION_STATUSES:
+        raise ValueProblem(
+            f"{where}.status: expected one of {sorted(SUBSCRIPTION_STATUSES)}, got {status!r}"
+        )
+    return sub
+
+
+def _match_key(
+    wrapper: Mapping[str, Any],
+    fields: dict[str, Any],
+    where: str,
+    profile_where: str,
+    ctx: ItemContext,
+) -> MatchKey | None:
+    """SPEC §3: the item-level key if present, else taken from the profile fields."""
+    options = ctx.options
+    mode = options.matching
+    if mode is None:
+        return None  # custom_request selects the profile
+    if mode is MatchingMode.PROFILE_ID:
+        value = wrapper.get("profile_id")
+        if not isinstance(value, str) or not value.strip():
+            raise ValueProblem(f"{where}.profile_id: required for matching 'profile_id'")
+        return MatchKey(mode, profile_id=value.strip().lower())
+    if mode is MatchingMode.CUSTOM:
+        return _custom_key(wrapper, fields, where, profile_where, ctx)
+
+    email = phone = None
+    if mode.uses_email:
+        if "email" in wrapper:
+            email = normalize_email(wrapper["email"], f"{where}.email")
+        else:
+            email = fields.get("email")
+    if mode.uses_phone:
+        if "phone" in wrapper:
+            phone = normalize_phone(wrapper["phone"], f"{where}.phone")
+        elif fields.get("phones"):
+            phone = fields["phones"][0]
+        elif "phone" in fields:
+            phone = normalize_phone(fields.pop("phone"), f"{profile_where}.phone")
+            fields["phones"] = [phone]
+    if email is None and phone is None:
+        wanted = " or ".join(
+            name for name, used in (("email", mode.uses_email), ("phones", mode.uses_phone)) if used
+        )
+        raise ValueProblem(f"{profile_where}: no {wanted} to match by (matching '{mode.value}')")
+    return MatchKey(mode, email=email, phone=phone)
+
+
+def _custom_key(
+    wrapper: Mapping[str, Any],
+    fields: dict[str, Any],
+    where: str,
+    profile_where: str,
+    ctx: ItemContext,
+) -> MatchKey:
+    field_name = ctx.options.field_name or ""
+    if "field_value" in wrapper:
+        here = f"{where}.field_value"
+        value = wrapper["field_value"]
+        field_type = ctx.database.fields.get(field_name)
+        if field_type is not None and value is not None:
+            # A tags field is searched by "tag-1, tag-2"; other types as declared.
+            value = check_typed(value, field_type, here)
+    else:
+        here = f"{profile_where}.{field_name}"
+        value = fields.get(field_name)
+    if value is None or value == "" or value == []:
+        raise ValueProblem(f"{here}: no value to match by (matching 'custom')")
+    return MatchKey(MatchingMode.CUSTOM, field=field_name, field_value=value)
+
+
+def fields_for_new_profile(item: PreparedItem) -> dict[str, Any]:
+    """SPEC §3: a new profile always carries the value it was matched by.
+
+    So the same item sent again finds it: an item `{"email": "a@x.io",
+    "data": {"_fname": "A"}}` creates a profile whose email is `a@x.io`.
+    """
+    fields = dict(item.fields)
+    key = item.key
+    if key is None:
+        return fields
+    if key.email is not None:
+        fields["email"] = key.email
+    if key.phone is not None and key.phone not in (fields.get("phones") or []):
+        fields["phones"] = [key.phone, *(fields.get("phones") or [])]
+    if key.field is not None:
+        fields[key.field] = key.field_value
+    return fields
+
+
+def _detect_geo(fields: dict[str, Any], geo: tuple[GeoEntry, ...]) -> None:
+    """`detect_geo`: fill `_city`/`_country` from `_regip` or `_ip` (fixture table)."""
+    ip_text = fields.get("_regip") or fields.get("_ip")
+    if not ip_text:
+        return
+    address = ipaddress.ip_address(ip_text)
+    for entry in geo:
+        if address in ipaddress.ip_network(entry.network, strict=False):
+            fields.setdefault("_city", entry.city)
+            fields.setdefault("_country", entry.country)
+            return

@@ -1,0 +1,117 @@
+"""Finding, creating and merging profiles (SPEC §3 "Semantics per item").
+
+The domain talks to storage through `ProfileBook`, a narrow protocol one
+account's store session implements with in-memory indexes, so matching never
+scans every profile per item.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Protocol
+
+from mockserver.domain.matching import MatchingMode, MatchKey
+from mockserver.domain.values import email_key, phone_key
+
+#: A profile as the store hands it out: id, db_id, seq (creation order),
+#: data (profile fields) and subscriptions.
+Profile = Mapping[str, Any]
+
+
+class ProfileBook(Protocol):
+    """One account's profiles, as the import rules need them."""
+
+    def get(self, profile_id: str) -> Profile | None: ...
+
+    def ids_by_email(
+        self, db_id: int, key: str, *, profile: bool, subscriptions: bool
+    ) -> Iterable[str]: ...
+
+    def ids_by_phone(
+        self, db_id: int, key: str, *, profile: bool, subscriptions: bool
+    ) -> Iterable[str]: ...
+
+    def ids_by_field(self, db_id: int, field: str, value: Any) -> Iterable[str]: ...
+
+    def ids_matching(self, db_id: int, predicate: Callable[[Profile], bool]) -> Iterable[str]: ...
+
+    def create(
+        self, db_id: int, fields: dict[str, Any], subscriptions: list[dict[str, Any]]
+    ) -> str: ...
+
+    def replace(
+        self, profile_id: str, fields: dict[str, Any], subscriptions: list[dict[str, Any]]
+    ) -> None: ...
+
+
+def find_profile(book: ProfileBook, db_id: int, key: MatchKey) -> str | None:
+    """The profile an item's key selects, or None.
+
+    SPEC §3 step 2 (pick): when several profiles match, the earliest created
+    one is updated.
+    """
+    if key.mode is MatchingMode.PROFILE_ID:
+        found = book.get(key.profile_id or "")
+        return found["id"] if found is not None and found["db_id"] == db_id else None
+    if key.mode is MatchingMode.CUSTOM:
+        return _earliest(book, book.ids_by_field(db_id, key.field or "", key.field_value))
+
+    profile, subscriptions = key.mode.searches_profile, key.mode.searches_subscriptions
+    if key.email is not None:
+        found = _earliest(
+            book,
+            book.ids_by_email(
+                db_id, email_key(key.email), profile=profile, subscriptions=subscriptions
+            ),
+        )
+        if found is not None or not key.mode.uses_phone:
+            return found
+    if key.phone is not None:
+        return _earliest(
+            book,
+            book.ids_by_phone(
+                db_id, phone_key(key.phone), profile=profile, subscriptions=subscriptions
+            ),
+        )
+    return None
+
+
+def find_by_query(
+    book: ProfileBook, db_id: int, predicate: Callable[[Profile], bool]
+) -> str | None:
+    """`custom_request`: the earliest created profile the query selects."""
+    return _earliest(book, book.ids_matching(db_id, predicate))
+
+
+def _earliest(book: ProfileBook, ids: Iterable[str]) -> str | None:
+    best: Profile | None = None
+    for profile_id in ids:
+        profile = book.get(profile_id)
+        if profile is not None and (best is None or profile["seq"] < best["seq"]):
+            best = profile
+    return best["id"] if best is not None else None
+
+
+def merge_fields(stored: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
+    """A given field replaces the stored one; fields not given are kept."""
+    merged = dict(stored)
+    merged.update(given)
+    return merged
+
+
+def merge_subscriptions(
+    stored: list[dict[str, Any]], given: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Subscriptions merge by resource and channel: a given one replaces its twin."""
+    merged = {(sub["resource_id"], sub["channel"]): sub for sub in stored}
+    for sub in given:
+        merged[(sub["resource_id"], sub["channel"])] = sub
+    return list(merged.values())
+
+
+def query_view(profile: Profile) -> dict[str, Any]:
+    """What a `custom_request` MongoDB query sees: the fields, plus id and subscriptions."""
+    view = dict(profile["data"])
+    view["subscriptions"] = profile["subscriptions"]
+    view["id"] = profile["id"]
+    return view

@@ -1,0 +1,149 @@
+"""Checks and normal forms of single values: emails, phones, typed fields.
+
+SPEC §3: emails have the `name@domain.tld` shape and compare
+case-insensitively; phones are `+` and 7-15 digits and compare by digits;
+surrounding whitespace is trimmed before matching and storing.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from datetime import date, datetime
+from typing import Any
+
+from mockserver.domain.catalog import FieldType
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")
+_PHONE = re.compile(r"^\+\d{7,15}$")
+_NON_DIGITS = re.compile(r"\D")
+
+
+class ValueProblem(ValueError):
+    """A value failed its check; the message says why (for `error_text`)."""
+
+
+def normalize_email(value: Any, where: str = "email") -> str:
+    if not isinstance(value, str):
+        raise ValueProblem(f"{where}: expected a string, got {json_type(value)}")
+    email = value.strip()
+    if not _EMAIL.match(email):
+        raise ValueProblem(f"{where}: not a valid email: {value!r}")
+    return email
+
+
+def email_key(email: str) -> str:
+    """The form emails are compared in."""
+    return email.strip().lower()
+
+
+def normalize_phone(value: Any, where: str = "phone") -> str:
+    if not isinstance(value, str):
+        raise ValueProblem(f"{where}: expected a string, got {json_type(value)}")
+    phone = value.strip()
+    if not _PHONE.match(phone):
+        raise ValueProblem(f"{where}: not a valid phone (+ and 7-15 digits): {value!r}")
+    return phone
+
+
+def phone_key(phone: str) -> str:
+    """The form phones are compared in: digits only."""
+    return _NON_DIGITS.sub("", phone)
+
+
+def normalize_phones(value: Any, where: str = "phones") -> list[str]:
+    """`phones` may be one string or a list of strings (the page sends a string)."""
+    if isinstance(value, str):
+        return [normalize_phone(value, where)]
+    if isinstance(value, list):
+        return [normalize_phone(item, f"{where}[{i}]") for i, item in enumerate(value)]
+    raise ValueProblem(f"{where}: expected a string or a list of strings, got {json_type(value)}")
+
+
+def parse_tags(value: Any, where: str) -> list[str]:
+    """Tags come as a list or as the vendor's `"tag-1, tag-2"` string."""
+    if isinstance(value, str):
+        return [tag for tag in (part.strip() for part in value.split(",")) if tag]
+    if isinstance(value, list) and all(isinstance(tag, str) for tag in value):
+        return [tag.strip() for tag in value if tag.strip()]
+    raise ValueProblem(f"{where}: expected tags as a list of strings or 'a, b', got {value!r}")
+
+
+def check_typed(value: Any, field_type: FieldType, where: str) -> Any:
+    """Check a custom-field value against its declared type; return the stored form."""
+    if value is None:
+        return None  # clearing a field is always allowed
+    match field_type:
+        case FieldType.STRING:
+            ok = isinstance(value, str)
+        case FieldType.INT:
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        case FieldType.FLOAT:
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+        case FieldType.BOOL:
+            ok = isinstance(value, bool)
+        case FieldType.DATE:
+            ok = isinstance(value, str) and _is_date(value)
+        case FieldType.DATETIME:
+            ok = isinstance(value, str) and _is_datetime(value)
+        case FieldType.TAGS:
+            return parse_tags(value, where)
+        case FieldType.EMAIL:
+            return normalize_email(value, where)
+        case FieldType.PHONE:
+            return normalize_phone(value, where)
+        case _:
+            ok = True
+    if not ok:
+        raise ValueProblem(f"{where}: expected {field_type.value}, got {describe(value)}")
+    return value
+
+
+def check_ip(value: Any, where: str) -> str:
+    if not isinstance(value, str):
+        raise ValueProblem(f"{where}: expected an IP address string, got {json_type(value)}")
+    try:
+        ipaddress.ip_address(value.strip())
+    except ValueError:
+        raise ValueProblem(f"{where}: not a valid IP address: {value!r}") from None
+    return value.strip()
+
+
+def _is_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return len(text) == 10
+
+
+def _is_datetime(text: str) -> bool:
+    try:
+        datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
+
+
+def json_type(value: Any) -> str:
+    """The JSON name of a Python value's type, for messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def describe(value: Any) -> str:
+    text = repr(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return f"{json_type(value)} {text}"

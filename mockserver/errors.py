@@ -1,0 +1,100 @@
+"""Vendor error codes and texts, one exception class per row of SPEC §1's table.
+
+The real service answers every failure in the same envelope: an int `error`,
+a human `error_text` and, where useful, an `error_debug` naming the field.
+Handlers and domain code raise these; one middleware writes the envelope.
+"""
+
+from __future__ import annotations
+
+OK_TEXT = "Successful operation"
+INVALID_REQUEST_TEXT = "Invalid request"
+METHOD_NOT_FOUND_TEXT = "Method not found"
+TOKEN_REQUIRED_TEXT = "API token required"
+ACCESS_DENIED_TEXT = "Access denied"
+WORKFLOW_NOT_FOUND_TEXT = "Workflow not found"
+TASK_NOT_FOUND_TEXT = "Task not found"
+PROFILE_NOT_FOUND_TEXT = "Profile not found"
+METHOD_NOT_ALLOWED_TEXT = "Method not allowed"
+TOO_MANY_REQUESTS_TEXT = "Too many requests"
+INTERNAL_ERROR_TEXT = "Internal server error"
+SERVICE_UNAVAILABLE_TEXT = "Service unavailable"
+
+#: The reference page's example answer for an over-limit body, verbatim.
+BODY_TOO_LARGE_DEBUG = "http: request body too large"
+
+
+class AltcraftError(Exception):
+    """An error answered in the vendor envelope."""
+
+    code: int = 500
+    text: str = INTERNAL_ERROR_TEXT
+
+    def __init__(self, debug: str | None = None, *, text: str | None = None) -> None:
+        super().__init__(debug or text or self.text)
+        self.debug = debug
+        if text is not None:
+            self.text = text
+
+    def envelope(self) -> dict[str, object]:
+        """The answer body; keys in the vendor's (alphabetical) order."""
+        body: dict[str, object] = {"error": self.code}
+        if self.debug:
+            body["error_debug"] = self.debug
+        body["error_text"] = self.text
+        return body
+
+
+class InvalidRequest(AltcraftError):
+    code = 400
+    text = INVALID_REQUEST_TEXT
+
+
+class TokenRequired(AltcraftError):
+    code = 401
+    text = TOKEN_REQUIRED_TEXT
+
+
+class AccessDenied(AltcraftError):
+    code = 403
+    text = ACCESS_DENIED_TEXT
+
+
+class MethodNotFound(AltcraftError):
+    code = 404
+    text = METHOD_NOT_FOUND_TEXT
+
+
+class WorkflowNotFound(AltcraftError):
+    code = 404
+    text = WORKFLOW_NOT_FOUND_TEXT
+
+
+class TaskNotFound(AltcraftError):
+    code = 404
+    text = TASK_NOT_FOUND_TEXT
+
+
+class ProfileNotFound(AltcraftError):
+    code = 404
+    text = PROFILE_NOT_FOUND_TEXT
+
+
+class MethodNotAllowed(AltcraftError):
+    code = 405
+    text = METHOD_NOT_ALLOWED_TEXT
+
+
+class TooManyRequests(AltcraftError):
+    code = 429
+    text = TOO_MANY_REQUESTS_TEXT
+
+
+class InternalError(AltcraftError):
+    code = 500
+    text = INTERNAL_ERROR_TEXT
+
+
+class ServiceUnavailable(AltcraftError):
+    code = 503
+    text = SERVICE_UNAVAILABLE_TEXT

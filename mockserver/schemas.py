@@ -1,0 +1,148 @@
+"""The contract: JSON Schemas from `schemas/`, loaded and compiled once.
+
+DESIGN: like stripe-mock, every validator is built at start-up, so a broken
+schema stops the server before the first request. Two validators per schema
+give the same answers: `jsonschema_rs` (compiled) says yes or no on the hot
+path, and only for a failing instance does the reference `jsonschema`
+validator find the error to report, so `error_debug` never depends on which
+engine ran.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import jsonschema_rs
+import orjson
+from jsonschema.exceptions import ValidationError, best_match
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from mockserver.domain.values import describe, json_type
+from mockserver.errors import InvalidRequest
+from mockserver.resources import schemas_dir
+
+
+class SchemaError(RuntimeError):
+    """A schema file is broken: start-up stops with this message."""
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledSchema:
+    name: str
+    schema: Mapping[str, Any]
+    fast: Any  # jsonschema_rs validator
+    reference: jsonschema.Draft202012Validator
+
+    def problems(self, instance: Any) -> list[str]:
+        """Every violation, each as `path: reason` (empty when valid)."""
+        if self.fast.is_valid(instance):
+            return []
+        return [format_error(e) for e in self.reference.iter_errors(instance)]
+
+    def check(self, instance: Any) -> None:
+        """Raise InvalidRequest naming the most relevant violation."""
+        if self.fast.is_valid(instance):
+            return
+        error = best_match(self.reference.iter_errors(instance), key=_relevance)
+        if error is not None:
+            raise InvalidRequest(format_error(error))
+
+
+def _relevance(error: ValidationError) -> tuple[int, ...]:
+    # The shallowest error first: a request missing `data` says that, not what
+    # is wrong deep inside some other field.
+    return (-len(error.absolute_path), error.validator not in ("anyOf", "oneOf"))
+
+
+def json_path(parts: Iterable[Any]) -> str:
+    """`data[3].data.email` from a jsonschema error path."""
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def format_error(error: ValidationError) -> str:
+    path = json_path(error.absolute_path)
+    where = f"{path}: " if path else ""
+    value, instance = error.validator_value, error.instance
+    match error.validator:
+        case "required":
+            missing = next((name for name in value if name not in instance), value[0])
+            return f"{json_path([*error.absolute_path, missing])}: required field is missing"
+        case "type":
+            wanted = value if isinstance(value, str) else " or ".join(value)
+            return f"{where}expected {wanted}, got {describe(instance)}"
+        case "enum":
+            choices = ", ".join(str(choice) for choice in value)
+            return f"{where}unsupported value {instance!r}, expected one of: {choices}"
+        case "const":
+            return f"{where}expected {value!r}, got {instance!r}"
+        case "minItems":
+            return f"{where}must have at least {value} item(s), got {len(instance)}"
+        case "maxItems":
+            return f"{where}must have at most {value} item(s), got {len(instance)}"
+        case "minLength":
+            return f"{where}must not be shorter than {value} character(s)"
+        case "pattern":
+            return f"{where}does not match the pattern {value}"
+        case "minimum" | "exclusiveMinimum" | "maximum" | "exclusiveMaximum":
+            return f"{where}{error.message}"
+        case "additionalProperties":
+            extra = sorted(set(instance) - set(error.schema.get("properties", {})))
+            return f"{where}unknown field(s): {', '.join(map(str, extra))}"
+        case _:
+            return f"{where}{error.message} ({json_type(instance)})"
+
+
+class SchemaSet:
+    """All schemas under one folder, keyed by path without `.json`."""
+
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = root or schemas_dir()
+        documents = self._load_documents()
+        resources = [
+            (doc["$id"], Resource.from_contents(doc, default_specification=DRAFT202012))
+            for doc in documents.values()
+        ]
+        registry: Registry = Registry().with_resources(resources)
+        fast_registry = jsonschema_rs.Registry([(doc["$id"], doc) for doc in documents.values()])
+        self._compiled: dict[str, CompiledSchema] = {}
+        for name, doc in documents.items():
+            try:
+                jsonschema.Draft202012Validator.check_schema(doc)
+                reference = jsonschema.Draft202012Validator(doc, registry=registry)
+                fast = jsonschema_rs.validator_for(doc, registry=fast_registry)
+            except Exception as exc:  # any failure to compile is a broken contract
+                raise SchemaError(f"schema {name}: {exc}") from exc
+            self._compiled[name] = CompiledSchema(name, doc, fast, reference)
+        self.documents = documents
+
+    def _load_documents(self) -> dict[str, dict[str, Any]]:
+        documents: dict[str, dict[str, Any]] = {}
+        for path in sorted(self.root.rglob("*.json")):
+            name = path.relative_to(self.root).with_suffix("").as_posix()
+            try:
+                doc = orjson.loads(path.read_bytes())
+            except orjson.JSONDecodeError as exc:
+                raise SchemaError(f"schema {path}: not valid JSON: {exc}") from None
+            if "$id" not in doc:
+                raise SchemaError(f"schema {path}: no $id")
+            documents[name] = doc
+        if not documents:
+            raise SchemaError(f"no schemas found in {self.root}")
+        return documents
+
+    def __getitem__(self, name: str) -> CompiledSchema:
+        return self._compiled[name]
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._compiled
+
+    def names(self) -> list[str]:
+        return sorted(self._compiled)

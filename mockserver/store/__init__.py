@@ -1,0 +1,1 @@
+"""Persistence: TinyDB in one JSON file, atomic writes, in-memory indexes."""

@@ -1,0 +1,126 @@
+"""Fixtures: seed files (JSON) validated by `schemas/fixtures.schema.json`.
+
+SPEC §2. A fixture path is a file or a folder of `*.json` files (read in
+name order); several files merge by account name. A bad fixture stops
+start-up with a message naming the file and the field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from mockserver.domain.catalog import (
+    Account,
+    Catalog,
+    Database,
+    FieldType,
+    GeoEntry,
+    ProgressionOverride,
+    Resource,
+    Workflow,
+)
+from mockserver.resources import fixtures_dir
+from mockserver.schemas import SchemaSet
+
+FIXTURE_SCHEMA = "fixtures.schema"
+
+
+class FixtureError(ValueError):
+    """A fixture file is unreadable or breaks the fixture schema."""
+
+
+@dataclass(frozen=True, slots=True)
+class FixtureProfile:
+    account: str
+    db_id: int
+    doc: Mapping[str, Any]
+
+
+@dataclass(slots=True)
+class FixtureSet:
+    catalog: Catalog = field(default_factory=Catalog)
+    profiles: list[FixtureProfile] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+
+
+def fixture_files(paths: Iterable[str | Path]) -> list[Path]:
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files.extend(sorted(p for p in path.glob("*.json") if p.is_file()))
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise FixtureError(f"fixture path {path} does not exist")
+    return files
+
+
+def load_fixtures(paths: Iterable[str | Path], schemas: SchemaSet) -> FixtureSet:
+    """Read, validate and merge fixture files; `paths` empty means the shipped ones."""
+    paths = list(paths) or [fixtures_dir()]
+    fixtures = FixtureSet()
+    for path in fixture_files(paths):
+        try:
+            document = orjson.loads(path.read_bytes())
+        except (OSError, orjson.JSONDecodeError) as exc:
+            raise FixtureError(f"fixture {path}: cannot read JSON: {exc}") from None
+        add_fixture_document(fixtures, document, str(path), schemas)
+    return fixtures
+
+
+def add_fixture_document(
+    fixtures: FixtureSet, document: Any, source: str, schemas: SchemaSet
+) -> None:
+    """Validate one fixture document and merge it into `fixtures`."""
+    problems = schemas[FIXTURE_SCHEMA].problems(document)
+    if problems:
+        raise FixtureError(f"fixture {source}: {problems[0]}")
+    for raw in document.get("accounts", []):
+        account = _account(raw, source)
+        for other in fixtures.catalog.accounts.values():
+            clash = set(other.tokens) & set(account.tokens)
+            if other.name != account.name and clash:
+                raise FixtureError(
+                    f"fixture {source}: token {sorted(clash)[0]!r} already belongs to "
+                    f"account {other.name!r}"
+                )
+        fixtures.catalog.add_account(account)
+        fixtures.profiles.extend(
+            FixtureProfile(account.name, p["db_id"], p) for p in raw.get("profiles", [])
+        )
+    fixtures.catalog.geo += tuple(GeoEntry(**g) for g in document.get("geo", []))
+    fixtures.files.append(source)
+
+
+def _account(raw: Mapping[str, Any], source: str) -> Account:
+    account = Account(name=raw["name"], tokens=tuple(raw.get("tokens", [])))
+    for db in raw.get("databases", []):
+        account.databases[db["db_id"]] = Database(
+            db_id=db["db_id"],
+            name=db["name"],
+            fields={name: FieldType(kind) for name, kind in (db.get("fields") or {}).items()},
+        )
+    for res in raw.get("resources", []):
+        account.resources[res["resource_id"]] = Resource(
+            resource_id=res["resource_id"],
+            db_id=res["db_id"],
+            name=res.get("name", f"Resource {res['resource_id']}"),
+            channels=frozenset(res["channels"]),
+        )
+    for wf in raw.get("workflows", []):
+        progression = wf.get("progression")
+        account.workflows[wf["id"]] = Workflow(
+            id=wf["id"],
+            name=wf.get("name", f"Workflow {wf['id']}"),
+            db_id=wf["db_id"],
+            is_active=wf.get("is_active", True),
+            progression=ProgressionOverride(**progression) if progression else None,
+        )
+        account.database(wf["db_id"])  # a workflow's database exists, declared or not
+    return account

@@ -1,0 +1,150 @@
+"""In-memory lookup indexes for matching (SPEC §7: never a scan per item).
+
+One `DatabaseIndex` per (account, database). Email and phone indexes are
+kept for profile fields and for subscriptions separately, because the
+matching modes search one, the other or both. Custom-field indexes are built
+the first time a field is searched, then kept in step on every write.
+
+Each map holds a single id (the common case) or a set, to keep memory per
+profile small.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from typing import Any
+
+import orjson
+
+from mockserver.domain.items import EMAIL_CHANNELS, PHONE_CHANNELS
+from mockserver.domain.values import email_key, phone_key
+
+IdMap = dict[Hashable, str | set[str]]
+Profile = Mapping[str, Any]
+
+
+def _add(index: IdMap, key: Hashable, profile_id: str) -> None:
+    held = index.get(key)
+    if held is None:
+        index[key] = profile_id
+    elif isinstance(held, set):
+        held.add(profile_id)
+    elif held != profile_id:
+        index[key] = {held, profile_id}
+
+
+def _discard(index: IdMap, key: Hashable, profile_id: str) -> None:
+    held = index.get(key)
+    if held is None:
+        return
+    if isinstance(held, set):
+        held.discard(profile_id)
+        if len(held) == 1:
+            index[key] = next(iter(held))
+        elif not held:
+            del index[key]
+    elif held == profile_id:
+        del index[key]
+
+
+def _ids(index: IdMap, key: Hashable) -> frozenset[str]:
+    held = index.get(key)
+    if held is None:
+        return frozenset()
+    if isinstance(held, set):
+        return frozenset(held)
+    return frozenset((held,))
+
+
+def value_keys(value: Any) -> list[Hashable]:
+    """Index keys of a custom-field value; a list (tags) is indexed per element."""
+    if isinstance(value, list):
+        return [key for element in value for key in value_keys(element)]
+    if isinstance(value, bool):
+        return [("bool", value)]  # keep True apart from 1
+    if isinstance(value, int | float):
+        return [("num", value)]
+    if isinstance(value, str):
+        return [("str", value)]
+    if value is None:
+        return []
+    return [("json", orjson.dumps(value, option=orjson.OPT_SORT_KEYS))]
+
+
+class DatabaseIndex:
+    def __init__(self) -> None:
+        self.members: dict[str, None] = {}  # ids in creation order
+        self.emails: IdMap = {}
+        self.sub_emails: IdMap = {}
+        self.phones: IdMap = {}
+        self.sub_phones: IdMap = {}
+        self.fields: dict[str, IdMap] = {}
+
+    # -- keeping in step -------------------------------------------------
+    def add(self, profile: Profile) -> None:
+        self._apply(profile, _add)
+        self.members[profile["id"]] = None
+
+    def remove(self, profile: Profile) -> None:
+        self._apply(profile, _discard)
+        self.members.pop(profile["id"], None)
+
+    def _apply(self, profile: Profile, op: Callable[[IdMap, Hashable, str], None]) -> None:
+        profile_id, data = profile["id"], profile["data"]
+        if data.get("email"):
+            op(self.emails, email_key(data["email"]), profile_id)
+        for phone in data.get("phones") or ():
+            op(self.phones, phone_key(phone), profile_id)
+        for sub in profile["subscriptions"]:
+            if sub.get("channel") in EMAIL_CHANNELS and sub.get("email"):
+                op(self.sub_emails, email_key(sub["email"]), profile_id)
+            elif sub.get("channel") in PHONE_CHANNELS and sub.get("phone"):
+                op(self.sub_phones, phone_key(sub["phone"]), profile_id)
+        for field, index in self.fields.items():
+            for key in value_keys(data.get(field)):
+                op(index, key, profile_id)
+
+    # -- lookups -----------------------------------------------------------
+    def by_email(self, key: str, *, profile: bool, subscriptions: bool) -> frozenset[str]:
+        found: frozenset[str] = frozenset()
+        if profile:
+            found |= _ids(self.emails, key)
+        if subscriptions:
+            found |= _ids(self.sub_emails, key)
+        return found
+
+    def by_phone(self, key: str, *, profile: bool, subscriptions: bool) -> frozenset[str]:
+        found: frozenset[str] = frozenset()
+        if profile:
+            found |= _ids(self.phones, key)
+        if subscriptions:
+            found |= _ids(self.sub_phones, key)
+        return found
+
+    def by_field(
+        self, field: str, value: Any, load: Callable[[str], Profile | None]
+    ) -> frozenset[str]:
+        """Profiles whose field equals the value; a list value needs every element."""
+        index = self.fields.get(field)
+        if index is None:
+            index = self._build_field(field, load)
+        keys = value_keys(value)
+        if not keys:
+            return frozenset()
+        found = _ids(index, keys[0])
+        for key in keys[1:]:
+            found &= _ids(index, key)
+        return found
+
+    def _build_field(self, field: str, load: Callable[[str], Profile | None]) -> IdMap:
+        index: IdMap = {}
+        for profile_id in self.members:
+            profile = load(profile_id)
+            if profile is not None:
+                for key in value_keys(profile["data"].get(field)):
+                    _add(index, key, profile_id)
+        self.fields[field] = index
+        return index
+
+    def ids(self) -> Iterable[str]:
+        return list(self.members)

@@ -1,0 +1,1 @@
+"""Tasks: the model, how they progress, and the engine that runs them."""

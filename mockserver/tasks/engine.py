@@ -1,0 +1,255 @@
+"""The task engine: creates tasks, moves them forward, persists every step.
+
+Each step is one unit of work: import a slice of items through the domain,
+write profiles, engagements and the task in one batch, then flush the store
+file once. Nothing awaits between importing and writing, so concurrent
+requests never see half a step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from mockserver.clock import Clock, iso
+from mockserver.config import ProgressionMode
+from mockserver.domain.catalog import Account, Catalog
+from mockserver.domain.imports import ImportJob, ItemVeto, engagement_record, run_slice
+from mockserver.domain.items import ImportOptions
+from mockserver.errors import TaskNotFound
+from mockserver.ids import IdGenerator, TaskIdFormat
+from mockserver.store.repository import Store
+from mockserver.tasks.model import Task, TaskStatus
+from mockserver.tasks.progression import Progression
+
+log = logging.getLogger(__name__)
+
+#: The background worker of `rate` mode wakes this often and never imports
+#: more than this many items before letting other requests run.
+RATE_TICK_SECONDS = 0.02
+MAX_ITEMS_PER_SLICE = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class NewTask:
+    account: Account
+    workflow_id: int
+    db_id: int
+    options: ImportOptions
+    items: list[Any]
+    source: str
+    progression: Progression
+    request_id: str | None = None
+
+
+class TaskEngine:
+    def __init__(
+        self,
+        store: Store,
+        catalog: Callable[[], Catalog],
+        clock: Clock,
+        ids: IdGenerator,
+        task_id_format: TaskIdFormat,
+        veto_for: Callable[[Task], ItemVeto | None] | None = None,
+    ) -> None:
+        self._store = store
+        self._catalog = catalog
+        self._clock = clock
+        self._ids = ids
+        self._task_id_format = task_id_format
+        self._veto_for = veto_for
+        self._active: dict[str, Task] = {}
+        self._rate_started: dict[str, float] = {}
+        self._wakeup = asyncio.Event()
+
+    # -- lifecycle ---------------------------------------------------------------
+    def resume(self) -> int:
+        """Load unfinished tasks from the store (SPEC §7: they resume after a restart)."""
+        self._active.clear()
+        self._rate_started.clear()
+        for doc in self._store.tasks():
+            if not TaskStatus(doc["status"]).finished:
+                task = Task.from_doc(dict(doc))
+                self._active[task.task_id] = task
+                self._start_clock(task)
+        if self._active:
+            log.info("resuming %d unfinished task(s)", len(self._active))
+            self._wakeup.set()
+        return len(self._active)
+
+    def _start_clock(self, task: Task) -> None:
+        if task.progression.mode is ProgressionMode.RATE:
+            # Resume at the rate's pace from where the task stopped.
+            already = task.processed / task.progression.rate
+            self._rate_started[task.task_id] = self._clock.monotonic() - already
+
+    # -- creating ------------------------------------------------------------------
+    async def submit(self, new: NewTask) -> Task:
+        """Create a task and persist it before the caller answers with its id."""
+        task = Task(
+            task_id=self._ids.task_id(self._task_id_format, taken=self._store.task_id_taken),
+            account=new.account.name,
+            workflow_id=new.workflow_id,
+            db_id=new.db_id,
+            source=new.source,
+            created=iso(self._clock.now()),
+            progression=new.progression,
+            options=new.options,
+            items=new.items,
+            total=len(new.items),
+            request_id=new.request_id,
+        )
+        self._active[task.task_id] = task
+        if task.progression.mode is ProgressionMode.INSTANT:
+            self._process_to(task, task.total)
+        else:
+            self._store.save_task(task.to_doc())
+            self._start_clock(task)
+            if task.progression.mode is ProgressionMode.RATE:
+                self._wakeup.set()
+        await self._store.flush()
+        return task
+
+    # -- reading -----------------------------------------------------------------
+    def get(self, task_id: str, account: str | None = None) -> Task:
+        """The task, or TaskNotFound; another account's task is not found."""
+        task = self._active.get(task_id)
+        if task is None:
+            doc = self._store.task(task_id)
+            if doc is not None:
+                task = Task.from_doc(dict(doc))
+        if task is None or (account is not None and task.account != account):
+            raise TaskNotFound(f"task_id: no task {task_id!r}")
+        return task
+
+    async def poll(self, task_id: str, account: str) -> Task:
+        """`tasks/status`: in `polls` mode every call is one step (SPEC §5)."""
+        task = self.get(task_id, account)
+        if not task.finished and task.progression.mode is ProgressionMode.POLLS:
+            self._step(task)
+            await self._store.flush()
+        return task
+
+    # -- moving forward --------------------------------------------------------------
+    def _step(self, task: Task) -> None:
+        task.steps_taken += 1
+        self._process_to(task, task.progression.target_after_step(task.total, task.steps_taken))
+
+    async def advance(self, task_id: str, items: int | None = None) -> Task:
+        """Control API: one step, or `items` more items."""
+        task = self.get(task_id)
+        if not task.finished:
+            if items is None:
+                self._step(task)
+            else:
+                self._process_to(task, task.processed + items)
+            await self._store.flush()
+        return task
+
+    async def complete(self, task_id: str) -> Task:
+        task = self.get(task_id)
+        if not task.finished:
+            self._process_to(task, task.total)
+            await self._store.flush()
+        return task
+
+    async def fail(self, task_id: str, error: int, error_text: str) -> Task:
+        task = self.get(task_id)
+        if not task.finished:
+            task.failure = {"error": error, "error_text": error_text}
+            self._finish(task, TaskStatus.FAILED)
+            await self._store.flush()
+        return task
+
+    def _process_to(self, task: Task, target: int) -> None:
+        """Import items up to `target` (one unit of work per slice) and save the task."""
+        target = min(task.total, max(target, task.processed))
+        while task.processed < target:
+            stop = min(target, task.processed + MAX_ITEMS_PER_SLICE)
+            self._import_slice(task, stop)
+        if task.processed >= task.total:
+            self._finish(task, TaskStatus.COMPLETED)
+        else:
+            if task.processed > 0:
+                task.status = TaskStatus.PROCESSING
+            self._store.save_task(task.to_doc())
+
+    def _import_slice(self, task: Task, stop: int) -> None:
+        account = self._catalog().accounts[task.account]
+        job = ImportJob(
+            account=account,
+            database=account.database(task.db_id),
+            workflow_id=task.workflow_id,
+            options=task.options,
+            items=task.items or [],
+            geo=self._catalog().geo,
+        )
+        session = self._store.session(task.account)
+        veto = self._veto_for(task) if self._veto_for else None
+        outcome = run_slice(job, task.processed, stop, session, veto)
+        session.apply()
+        now = iso(self._clock.now())
+        self._store.add_engagements(
+            [
+                engagement_record(
+                    imported,
+                    item,
+                    account=task.account,
+                    workflow_id=task.workflow_id,
+                    task_id=task.task_id,
+                    source=task.source,
+                    skip_triggers=task.options.skip_triggers,
+                    at=now,
+                )
+                for imported, item in outcome.engaged
+            ]
+        )
+        task.results.extend(result.to_result() for result in outcome.outcomes)
+        task.processed = stop
+
+    def _finish(self, task: Task, status: TaskStatus) -> None:
+        task.status = status
+        task.finished_at = iso(self._clock.now())
+        task.items = None  # the request body is not needed once the task has ended
+        self._store.save_task(task.to_doc())
+        self._active.pop(task.task_id, None)
+        self._rate_started.pop(task.task_id, None)
+
+    # -- rate mode -----------------------------------------------------------------
+    def rate_tick(self) -> bool:
+        """Process what the clock allows for every `rate` task; True if any work is left."""
+        pending = False
+        for task in list(self._active.values()):
+            if task.progression.mode is not ProgressionMode.RATE or task.finished:
+                continue
+            started = self._rate_started.setdefault(task.task_id, self._clock.monotonic())
+            target = task.progression.target_at(task.total, self._clock.monotonic() - started)
+            if target > task.processed:
+                self._process_to(task, target)
+            pending = pending or not task.finished
+        return pending
+
+    async def run_rate_worker(self) -> None:
+        """Background worker (started by the app's cleanup context)."""
+        while True:
+            try:
+                pending = self.rate_tick()
+                await self._store.flush()
+            except Exception:  # keep the worker alive; the failure is logged
+                log.exception("rate worker step failed")
+                pending = True
+            if pending:
+                await asyncio.sleep(RATE_TICK_SECONDS)
+            else:
+                self._wakeup.clear()
+                await self._wakeup.wait()
+
+    def active_count(self) -> int:
+        return len(self._active)
+
+    def reset(self) -> None:
+        self._active.clear()
+        self._rate_started.clear()

@@ -1,0 +1,109 @@
+"""A batch task and its answer shape (SPEC §4).
+
+The status answer is the reference page's: `{"status", "progress",
+"result"}` where `result` is null until the task ends, then
+`{"error", "error_text", "result": [one entry per item, in request order]}`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from mockserver.domain.items import ImportOptions
+from mockserver.tasks.progression import Progression
+
+
+class TaskStatus(StrEnum):
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+    @property
+    def finished(self) -> bool:
+        return self in (TaskStatus.COMPLETED, TaskStatus.FAILED)
+
+
+@dataclass(slots=True)
+class Task:
+    task_id: str
+    account: str
+    workflow_id: int
+    db_id: int
+    source: str  # the vendor method that created it
+    created: str
+    progression: Progression
+    options: ImportOptions
+    items: list[Any] | None
+    total: int
+    processed: int = 0
+    steps_taken: int = 0
+    status: TaskStatus = TaskStatus.QUEUED
+    results: list[dict[str, Any]] = field(default_factory=list)
+    failure: dict[str, Any] | None = None
+    finished_at: str | None = None
+    request_id: str | None = None
+
+    @property
+    def progress(self) -> int:
+        """SPEC §4: an int 0-100, the share of items processed."""
+        if self.status is TaskStatus.COMPLETED or self.total == 0:
+            return 100 if self.status is TaskStatus.COMPLETED else 0
+        return min(99, self.processed * 100 // self.total)
+
+    @property
+    def finished(self) -> bool:
+        return self.status.finished
+
+    def result_payload(self) -> dict[str, Any] | None:
+        if self.status is TaskStatus.COMPLETED:
+            return {"error": 0, "error_text": "", "result": self.results}
+        if self.status is TaskStatus.FAILED:
+            failure = self.failure or {"error": 500, "error_text": "Internal server error"}
+            return {"error": failure["error"], "error_text": failure["error_text"], "result": []}
+        return None
+
+    def to_doc(self) -> dict[str, Any]:
+        return {
+            "task_id": self.task_id,
+            "account": self.account,
+            "workflow_id": self.workflow_id,
+            "db_id": self.db_id,
+            "source": self.source,
+            "created": self.created,
+            "progression": self.progression.to_doc(),
+            "options": self.options.to_doc(),
+            "items": self.items,
+            "total": self.total,
+            "processed": self.processed,
+            "steps_taken": self.steps_taken,
+            "status": self.status.value,
+            "results": list(self.results),
+            "failure": self.failure,
+            "finished_at": self.finished_at,
+            "request_id": self.request_id,
+        }
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> Task:
+        return cls(
+            task_id=doc["task_id"],
+            account=doc["account"],
+            workflow_id=doc["workflow_id"],
+            db_id=doc["db_id"],
+            source=doc["source"],
+            created=doc["created"],
+            progression=Progression.from_doc(doc["progression"]),
+            options=ImportOptions.from_doc(doc["options"]),
+            items=doc.get("items"),
+            total=doc["total"],
+            processed=doc["processed"],
+            steps_taken=doc.get("steps_taken", 0),
+            status=TaskStatus(doc["status"]),
+            results=list(doc.get("results") or []),
+            failure=doc.get("failure"),
+            finished_at=doc.get("finished_at"),
+            request_id=doc.get("request_id"),
+        )
