@@ -9,3 +9,9 @@ from mockserver.state import MockState
 
 SETTINGS = web.AppKey("settings", Settings)
 STATE = web.AppKey("state", MockState)
+
+# Per-request notes the handlers leave for the journal and the logs.
+API_BODY = web.RequestKey("api_body", dict)
+API_ACCOUNT = web.RequestKey("api_account", str)
+API_WARNING = web.RequestKey("api_warning", str)
+JOURNAL_ID = web.RequestKey("journal_id", str)

@@ -16,6 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
+from mockserver.app_keys import API_ACCOUNT, API_BODY
 from mockserver.auth import authenticate
 from mockserver.domain.catalog import Account
 from mockserver.envelope import parse_json_object, read_body
@@ -83,8 +84,8 @@ class ApiRouter:
         raw = await read_body(request, state.settings.max_body_bytes)
         content_type = request.content_type if "Content-Type" in request.headers else None
         body = parse_json_object(raw, content_type)
-        request["api_body"] = body  # for the journal
+        request[API_BODY] = body  # for the journal
         account = authenticate(state, request, body)
-        request["api_account"] = account.name
+        request[API_ACCOUNT] = account.name
         state.schemas[method.request_schema].check(body)
         return method, await method.handler(ApiCall(state, account, body, request))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from mockserver.app_keys import API_WARNING, JOURNAL_ID
 from mockserver.domain.imports import parse_import_options
 from mockserver.envelope import ok
 from mockserver.errors import InvalidRequest
@@ -36,7 +37,7 @@ async def import_and_start_batch_task(call: ApiCall) -> dict[str, Any]:
             items=items,
             source=BATCH_TASK,
             progression=state.progression_for(workflow),
-            request_id=call.request.get("journal_id"),
+            request_id=call.request.get(JOURNAL_ID),
         )
     )
     return ok(task_id=task.task_id)
@@ -49,7 +50,7 @@ def _check_item_count(count: int, hard_limit: int | None, call: ApiCall) -> None
         warning = (
             f"data: {count} items, more than the {RECOMMENDED_MAX_ITEMS} the vendor recommends"
         )
-        call.request["api_warning"] = warning
+        call.request[API_WARNING] = warning
         log.warning(warning)
 
 
