@@ -84,6 +84,8 @@ def find_by_query(
 
 
 def _earliest(book: ProfileBook, ids: Iterable[str]) -> str | None:
+    if isinstance(ids, tuple | frozenset | set) and len(set(ids)) <= 1:
+        return next(iter(ids), None)  # the common case: one match or none
     best: Profile | None = None
     for profile_id in ids:
         profile = book.get(profile_id)

@@ -15,7 +15,7 @@ from typing import Any
 from mockserver.domain.catalog import FieldType
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")
-_PHONE = re.compile(r"^\+\d{7,15}$")
+_PHONE = re.compile(r"^\+[0-9]{7,15}$")
 _NON_DIGITS = re.compile(r"\D")
 
 
@@ -48,7 +48,8 @@ def normalize_phone(value: Any, where: str = "phone") -> str:
 
 def phone_key(phone: str) -> str:
     """The form phones are compared in: digits only."""
-    return _NON_DIGITS.sub("", phone)
+    digits = phone[1:] if phone.startswith("+") else phone
+    return digits if digits.isdigit() else _NON_DIGITS.sub("", phone)
 
 
 def normalize_phones(value: Any, where: str = "phones") -> list[str]:

@@ -47,13 +47,13 @@ def _discard(index: IdMap, key: Hashable, profile_id: str) -> None:
         del index[key]
 
 
-def _ids(index: IdMap, key: Hashable) -> frozenset[str]:
+def _ids(index: IdMap, key: Hashable) -> tuple[str, ...]:
     held = index.get(key)
     if held is None:
-        return frozenset()
+        return ()
     if isinstance(held, set):
-        return frozenset(held)
-    return frozenset((held,))
+        return tuple(held)
+    return (held,)
 
 
 def value_keys(value: Any) -> list[Hashable]:
@@ -89,6 +89,21 @@ class DatabaseIndex:
         self._apply(profile, _discard)
         self.members.pop(profile["id"], None)
 
+    def replace(self, old: Profile, new: Profile) -> None:
+        """Re-index a changed profile; skipped when no indexed value changed."""
+        if not self._keys_differ(old, new):
+            return
+        self._apply(old, _discard)
+        self._apply(new, _add)
+
+    def _keys_differ(self, old: Profile, new: Profile) -> bool:
+        before, after = old["data"], new["data"]
+        if old["subscriptions"] != new["subscriptions"]:
+            return True
+        return any(
+            before.get(name) != after.get(name) for name in ("email", "phones", *self.fields)
+        )
+
     def _apply(self, profile: Profile, op: Callable[[IdMap, Hashable, str], None]) -> None:
         profile_id, data = profile["id"], profile["data"]
         if data.get("email"):
@@ -105,35 +120,29 @@ class DatabaseIndex:
                 op(index, key, profile_id)
 
     # -- lookups -----------------------------------------------------------
-    def by_email(self, key: str, *, profile: bool, subscriptions: bool) -> frozenset[str]:
-        found: frozenset[str] = frozenset()
-        if profile:
-            found |= _ids(self.emails, key)
-        if subscriptions:
-            found |= _ids(self.sub_emails, key)
-        return found
+    def by_email(self, key: str, *, profile: bool, subscriptions: bool) -> tuple[str, ...]:
+        """Ids (a profile may appear twice: by its email and a subscription)."""
+        found = _ids(self.emails, key) if profile else ()
+        return found + _ids(self.sub_emails, key) if subscriptions else found
 
-    def by_phone(self, key: str, *, profile: bool, subscriptions: bool) -> frozenset[str]:
-        found: frozenset[str] = frozenset()
-        if profile:
-            found |= _ids(self.phones, key)
-        if subscriptions:
-            found |= _ids(self.sub_phones, key)
-        return found
+    def by_phone(self, key: str, *, profile: bool, subscriptions: bool) -> tuple[str, ...]:
+        found = _ids(self.phones, key) if profile else ()
+        return found + _ids(self.sub_phones, key) if subscriptions else found
 
     def by_field(
         self, field: str, value: Any, load: Callable[[str], Profile | None]
-    ) -> frozenset[str]:
+    ) -> tuple[str, ...]:
         """Profiles whose field equals the value; a list value needs every element."""
         index = self.fields.get(field)
         if index is None:
             index = self._build_field(field, load)
         keys = value_keys(value)
         if not keys:
-            return frozenset()
+            return ()
         found = _ids(index, keys[0])
         for key in keys[1:]:
-            found &= _ids(index, key)
+            also = set(_ids(index, key))
+            found = tuple(profile_id for profile_id in found if profile_id in also)
         return found
 
     def _build_field(self, field: str, load: Callable[[str], Profile | None]) -> IdMap:

@@ -51,15 +51,15 @@ class Store:
 
     # -- in-memory maps ----------------------------------------------------
     def _rebuild_maps(self) -> None:
-        self._profile_doc: dict[str, int] = {}
+        self._profile_doc: dict[str, str] = {}  # profile id -> TinyDB doc id (as stored)
         self._indexes: dict[tuple[str, int], DatabaseIndex] = {}
         self._task_doc: dict[str, int] = {}
         for doc_id, doc in self._raw(PROFILES).items():
-            self._profile_doc[doc["id"]] = int(doc_id)
+            self._profile_doc[doc["id"]] = doc_id
             self.index(doc["account"], doc["db_id"]).add(doc)
         for doc_id, doc in self._raw(TASKS).items():
             self._task_doc[doc["task_id"]] = int(doc_id)
-        self._next_seq = max(self._profile_doc.values(), default=0) + 1
+        self._next_seq = max(map(int, self._profile_doc.values()), default=0) + 1
 
     def _raw(self, table: str) -> dict[str, Any]:
         return self._storage.read().get(table, {})
@@ -74,8 +74,8 @@ class Store:
     # -- profiles --------------------------------------------------------------
     def profile(self, profile_id: str) -> Profile | None:
         """The stored profile (read-only view of the live document)."""
-        doc_id = self._profile_doc.get(profile_id)
-        return None if doc_id is None else self._raw(PROFILES).get(str(doc_id))
+        doc_key = self._profile_doc.get(profile_id)
+        return None if doc_key is None else self._raw(PROFILES).get(doc_key)
 
     def profile_id_taken(self, profile_id: str) -> bool:
         return profile_id in self._profile_doc
@@ -101,11 +101,12 @@ class Store:
             docs = []
             for profile_id, doc in created.items():
                 seq = doc["seq"]
-                self._profile_doc[profile_id] = seq
+                self._profile_doc[profile_id] = str(seq)
                 docs.append(Document(doc, doc_id=seq))
             self._profiles.insert_multiple(docs)
         if replaced:
-            self._replace_docs(self._profiles, replaced, [self._profile_doc[p] for p in replaced])
+            doc_ids = [int(self._profile_doc[p]) for p in replaced]
+            self._replace_docs(self._profiles, replaced, doc_ids)
         self._touch()
 
     def take_seq(self) -> int:
@@ -222,6 +223,14 @@ class ProfileSession:
         self.account = account
         self._created: dict[str, dict[str, Any]] = {}
         self._replaced: dict[str, dict[str, Any]] = {}
+        self._now: str | None = None
+
+    def _timestamp(self) -> str:
+        # One timestamp per unit of work: formatting one per profile costs more
+        # than matching it.
+        if self._now is None:
+            self._now = iso(self._store.clock.now())
+        return self._now
 
     def get(self, profile_id: str) -> Profile | None:
         found = self._created.get(profile_id) or self._replaced.get(profile_id)
@@ -260,7 +269,7 @@ class ProfileSession:
             taken=lambda pid: pid in self._created or self._store.profile_id_taken(pid)
         )
         data = dict(fields)
-        data["_createtime"] = iso(self._store.clock.now())
+        data["_createtime"] = self._timestamp()
         doc = {
             "id": profile_id,
             "account": self.account,
@@ -281,9 +290,7 @@ class ProfileSession:
         new = dict(old)
         new["data"] = fields
         new["subscriptions"] = subscriptions
-        index = self._index(old["db_id"])
-        index.remove(old)
-        index.add(new)
+        self._index(old["db_id"]).replace(old, new)
         if profile_id in self._created:
             self._created[profile_id] = new
         else:
@@ -295,7 +302,7 @@ class ProfileSession:
             taken=lambda pid: pid in self._created or self._store.profile_id_taken(pid)
         )
         data = dict(doc.get("data") or {})
-        data.setdefault("_createtime", iso(self._store.clock.now()))
+        data.setdefault("_createtime", self._timestamp())
         record = {
             "id": profile_id,
             "account": self.account,
@@ -311,4 +318,4 @@ class ProfileSession:
     def apply(self) -> None:
         """Write what this unit of work changed, in one batch per table."""
         self._store._write_profiles(self._created, self._replaced)
-        self._created, self._replaced = {}, {}
+        self._created, self._replaced, self._now = {}, {}, None
