@@ -27,7 +27,8 @@ async def import_and_start_batch_task(call: ApiCall) -> dict[str, Any]:
     options = parse_import_options(body)
     items = body["data"]
     _check_item_count(len(items), state.settings.max_items, call)
-    workflow = state.active_workflow(call.account, body["workflow_id"])
+    # JSON Schema counts 1.0 as an integer; ids are stored as ints.
+    workflow = state.active_workflow(call.account, int(body["workflow_id"]))
     task = await state.engine.submit(
         NewTask(
             account=call.account,
