@@ -22,7 +22,7 @@ from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from mockserver.domain.values import describe, json_type
+from mockserver.domain.values import describe, json_type, quote
 from mockserver.errors import InvalidRequest
 from mockserver.resources import schemas_dir
 
@@ -80,9 +80,9 @@ def format_error(error: ValidationError) -> str:
             return f"{where}expected {wanted}, got {describe(instance)}"
         case "enum":
             choices = ", ".join(str(choice) for choice in value)
-            return f"{where}unsupported value {instance!r}, expected one of: {choices}"
+            return f"{where}unsupported value {quote(instance)}, expected one of: {choices}"
         case "const":
-            return f"{where}expected {value!r}, got {instance!r}"
+            return f"{where}expected {quote(value)}, got {quote(instance)}"
         case "minItems":
             return f"{where}must have at least {value} item(s), got {len(instance)}"
         case "maxItems":

@@ -7,6 +7,7 @@ from the fixtures. Settings stay as they were started.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import logging
 from dataclasses import replace
@@ -42,8 +43,7 @@ class MockState:
         self.clock = clock or SystemClock()
         self.ids = IdGenerator(settings.seed)
         self.schemas = schemas or SchemaSet()
-        self.fixtures: FixtureSet = load_fixtures(settings.fixtures, self.schemas)
-        self.catalog: Catalog = self.fixtures.catalog
+        self._load_catalog()
         self.store = Store(None if settings.in_memory else Path(settings.db), self.clock, self.ids)
         self.engine = TaskEngine(
             self.store,
@@ -81,10 +81,17 @@ class MockState:
             if account is not None and created["id"] not in account.workflows:
                 account.workflows[created["id"]] = self._new_workflow(created["id"], account)
 
+    def _load_catalog(self) -> None:
+        self.fixtures: FixtureSet = load_fixtures(self.settings.fixtures, self.schemas)
+        self.catalog: Catalog = self.fixtures.catalog
+        # A permissive account copies the first fixture account as the fixtures
+        # declare it, never with workflows another account created at run time.
+        first = next(iter(self.catalog.accounts.values()), None)
+        self._template: Account | None = copy.deepcopy(first)
+
     def reset(self) -> None:
         """Everything back to the fixtures: profiles, tasks, engagements, accounts."""
-        self.fixtures = load_fixtures(self.settings.fixtures, self.schemas)
-        self.catalog = self.fixtures.catalog
+        self._load_catalog()
         self.engine.reset()
         self.store.clear()
         self._open()
@@ -101,14 +108,11 @@ class MockState:
             self.store.set_meta(PERMISSIVE_ACCOUNTS, known)
         return account
 
-    def _template_account(self) -> Account | None:
-        return next(iter(self.fixtures.catalog.accounts.values()), None)
-
     def _add_permissive_account(self, token: str, name: str) -> Account:
         """(pick) A fresh account copies the first fixture account's databases,
         resources and workflows (not its profiles), so typed fields and the
         reference page's workflow ids work the same for every token."""
-        template = self._template_account()
+        template = self._template
         account = Account(name=name, tokens=(token,))
         if template is not None and template.name != name:
             account.databases = dict(template.databases)

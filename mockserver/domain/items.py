@@ -26,6 +26,7 @@ from mockserver.domain.values import (
     normalize_email,
     normalize_phone,
     normalize_phones,
+    quote,
 )
 
 #: SPEC §3: the system fields; every other key is a custom field of the database.
@@ -259,7 +260,7 @@ def _subscription(entry: Any, where: str, ctx: ItemContext) -> dict[str, Any]:
     if not isinstance(channel, str) or channel not in resource.channels:
         raise ValueProblem(
             f"{where}.channel: resource {resource_id} has channels "
-            f"{sorted(resource.channels)}, got {channel!r}"
+            f"{', '.join(sorted(resource.channels))}, got {quote(channel)}"
         )
     sub = dict(entry)
     if channel in EMAIL_CHANNELS:
@@ -269,7 +270,8 @@ def _subscription(entry: Any, where: str, ctx: ItemContext) -> dict[str, Any]:
     status = sub.setdefault("status", "subscribed")
     if status not in SUBSCRIPTION_STATUSES:
         raise ValueProblem(
-            f"{where}.status: expected one of {sorted(SUBSCRIPTION_STATUSES)}, got {status!r}"
+            f"{where}.status: expected one of {', '.join(sorted(SUBSCRIPTION_STATUSES))}, "
+            f"got {quote(status)}"
         )
     return sub
 

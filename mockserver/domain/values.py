@@ -12,6 +12,8 @@ import re
 from datetime import date, datetime
 from typing import Any
 
+import orjson
+
 from mockserver.domain.catalog import FieldType
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")
@@ -28,7 +30,7 @@ def normalize_email(value: Any, where: str = "email") -> str:
         raise ValueProblem(f"{where}: expected a string, got {json_type(value)}")
     email = value.strip()
     if not _EMAIL.match(email):
-        raise ValueProblem(f"{where}: not a valid email: {value!r}")
+        raise ValueProblem(f"{where}: not a valid email: {quote(value)}")
     return email
 
 
@@ -42,7 +44,7 @@ def normalize_phone(value: Any, where: str = "phone") -> str:
         raise ValueProblem(f"{where}: expected a string, got {json_type(value)}")
     phone = value.strip()
     if not _PHONE.match(phone):
-        raise ValueProblem(f"{where}: not a valid phone (+ and 7-15 digits): {value!r}")
+        raise ValueProblem(f"{where}: not a valid phone (+ and 7-15 digits): {quote(value)}")
     return phone
 
 
@@ -67,7 +69,7 @@ def parse_tags(value: Any, where: str) -> list[str]:
         return [tag for tag in (part.strip() for part in value.split(",")) if tag]
     if isinstance(value, list) and all(isinstance(tag, str) for tag in value):
         return [tag.strip() for tag in value if tag.strip()]
-    raise ValueProblem(f"{where}: expected tags as a list of strings or 'a, b', got {value!r}")
+    raise ValueProblem(f'{where}: expected tags as a list of strings or "a, b", got {quote(value)}')
 
 
 def check_typed(value: Any, field_type: FieldType, where: str) -> Any:
@@ -106,7 +108,7 @@ def check_ip(value: Any, where: str) -> str:
     try:
         ipaddress.ip_address(value.strip())
     except ValueError:
-        raise ValueProblem(f"{where}: not a valid IP address: {value!r}") from None
+        raise ValueProblem(f"{where}: not a valid IP address: {quote(value)}") from None
     return value.strip()
 
 
@@ -143,8 +145,14 @@ def json_type(value: Any) -> str:
     return "object"
 
 
+def quote(value: Any) -> str:
+    """A value as short JSON text (`"x"`, `5`, `null`) for error messages."""
+    text = orjson.dumps(value, default=str).decode()
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def describe(value: Any) -> str:
-    text = repr(value)
-    if len(text) > 60:
-        text = text[:57] + "..."
-    return f"{json_type(value)} {text}"
+    """`string "1"`, `integer 5`, `null`: a value as JSON, for error messages."""
+    if value is None:
+        return "null"
+    return f"{json_type(value)} {quote(value)}"

@@ -30,16 +30,16 @@ def test_every_schema_compiles_with_an_id():
     [
         ({"data": [{}]}, "workflow_id: required field is missing"),
         ({"workflow_id": 1}, "data: required field is missing"),
-        ({"workflow_id": "1", "data": [{}]}, "workflow_id: expected integer, got string '1'"),
+        ({"workflow_id": "1", "data": [{}]}, 'workflow_id: expected integer, got string "1"'),
         ({"workflow_id": 1, "data": {}}, "data: expected array, got object {}"),
         ({"workflow_id": 1, "data": []}, "data: must have at least 1 item(s), got 0"),
         (
             {"workflow_id": 1, "data": [{}], "format": "xml"},
-            "format: unsupported value 'xml', expected one of: json",
+            'format: unsupported value "xml", expected one of: json',
         ),
         (
             {"workflow_id": 1, "data": [{}], "skip_triggers": "yes"},
-            "skip_triggers: expected boolean, got string 'yes'",
+            'skip_triggers: expected boolean, got string "yes"',
         ),
         (
             {"workflow_id": 1, "data": [{}], "attach": [{"name": 5}]},

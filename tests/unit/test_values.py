@@ -95,11 +95,11 @@ def test_typed_values_that_fit(value, field_type):
 @pytest.mark.parametrize(
     ("value", "field_type", "message"),
     [
-        ("5", FieldType.INT, "f: expected int, got string '5'"),
-        (True, FieldType.INT, "f: expected int, got boolean True"),
+        ("5", FieldType.INT, 'f: expected int, got string "5"'),
+        (True, FieldType.INT, "f: expected int, got boolean true"),
         (1.5, FieldType.INT, "f: expected int, got number 1.5"),
-        ("yes", FieldType.BOOL, "f: expected bool, got string 'yes'"),
-        ("2024-13-01", FieldType.DATE, "f: expected date, got string '2024-13-01'"),
+        ("yes", FieldType.BOOL, 'f: expected bool, got string "yes"'),
+        ("2024-13-01", FieldType.DATE, 'f: expected date, got string "2024-13-01"'),
         (5, FieldType.STRING, "f: expected string, got integer 5"),
     ],
 )
