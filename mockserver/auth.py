@@ -34,11 +34,14 @@ def token_from(request: web.Request, body: Mapping[str, Any]) -> str | None:
     return query or None
 
 
-def authenticate(state: MockState, request: web.Request, body: Mapping[str, Any]) -> Account:
+def authenticate(
+    state: MockState, request: web.Request, body: Mapping[str, Any]
+) -> tuple[str, Account]:
+    """The token and its account, or the vendor's 401 / 403."""
     token = token_from(request, body)
     if token is None:
         raise TokenRequired("token: missing (send it in the body, as Bearer or as ?token=)")
     account = state.account_for_token(token)
     if account is None:
         raise AccessDenied("token: unknown API token")
-    return account
+    return token, account

@@ -45,5 +45,5 @@ class FakeClock:
 
 
 def iso(moment: datetime) -> str:
-    """The timestamp form stored and answered (UTC, seconds, `Z`)."""
+    """The timestamp form stored and answered (UTC, microseconds, `Z`): sortable as text."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

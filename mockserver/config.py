@@ -66,6 +66,10 @@ class Settings:
     max_items: int | None = None
     task_id_format: TaskIdFormat = TaskIdFormat.UUID
     status_names: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_STATUS_NAMES))
+    journal_size: int = 1000
+    journal_body_limit: int = 64 * 1024
+    journal_control: bool = False
+    admin_token: str | None = None
     log_level: str = "INFO"
 
     @property
@@ -106,6 +110,15 @@ def _status_names(text: str) -> dict[str, str]:
             raise ValueError(f"expected NAME=ALIAS with NAME in {sorted(names)}, got {pair!r}")
         names[ours] = theirs
     return names
+
+
+def _bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"expected true or false, got {text!r}")
 
 
 def _fixture_paths(text: str) -> tuple[str, ...]:
@@ -171,6 +184,14 @@ OPTIONS: tuple[Option, ...] = (
         [m.value for m in TaskIdFormat],
     ),
     Option("status_names", _status_names, "rename task statuses, e.g. completed=success"),
+    Option("journal_size", _positive_int, "requests kept in the journal (default 1000)"),
+    Option(
+        "journal_body_limit",
+        _positive_int,
+        "bodies larger than this many bytes are journaled as a summary (default 65536)",
+    ),
+    Option("journal_control", _bool, "also journal /_mock/ calls (default false)"),
+    Option("admin_token", str, "require `Authorization: Bearer TOKEN` on /_mock/ (not health)"),
     Option("log_level", lambda text: text.upper(), "logging level (default INFO)"),
 )
 
@@ -241,10 +262,14 @@ def load_settings(
 
 def settings_for_tests(**overrides: Any) -> Settings:
     """Settings with an in-memory store, for in-process tests."""
-    base = {"db": MEMORY_DB}
+    base: dict[str, Any] = {"db": MEMORY_DB}
     base.update(overrides)
     known = {f.name for f in fields(Settings)}
     unknown = set(base) - known
     if unknown:
         raise TypeError(f"unknown settings: {sorted(unknown)}")
+    for name, value in base.items():
+        option = _OPTIONS_BY_NAME.get(name)
+        if option is not None and isinstance(value, str) and name != "fixtures":
+            base[name] = _parse(option, value, name)  # "instant" -> ProgressionMode.INSTANT
     return replace(Settings(), **base)

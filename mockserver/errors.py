@@ -29,6 +29,9 @@ class AltcraftError(Exception):
 
     code: int = 500
     text: str = INTERNAL_ERROR_TEXT
+    #: Forced HTTP status (else the status policy decides) and extra headers.
+    http_status: int | None = None
+    headers: dict[str, str] = {}  # noqa: RUF012 - class default, never mutated
 
     def __init__(self, debug: str | None = None, *, text: str | None = None) -> None:
         super().__init__(debug or text or self.text)
@@ -98,3 +101,38 @@ class InternalError(AltcraftError):
 class ServiceUnavailable(AltcraftError):
     code = 503
     text = SERVICE_UNAVAILABLE_TEXT
+
+
+#: The vendor text for a code, for errors a test injects by code alone.
+TEXT_FOR_CODE: dict[int, str] = {
+    400: INVALID_REQUEST_TEXT,
+    401: TOKEN_REQUIRED_TEXT,
+    403: ACCESS_DENIED_TEXT,
+    404: METHOD_NOT_FOUND_TEXT,
+    405: METHOD_NOT_ALLOWED_TEXT,
+    429: TOO_MANY_REQUESTS_TEXT,
+    500: INTERNAL_ERROR_TEXT,
+    503: SERVICE_UNAVAILABLE_TEXT,
+}
+
+
+def text_for_code(code: int) -> str:
+    return TEXT_FOR_CODE.get(code, INTERNAL_ERROR_TEXT)
+
+
+class InjectedError(AltcraftError):
+    """An error a fault rule answers with: any code, text and HTTP status."""
+
+    def __init__(
+        self,
+        code: int,
+        text: str,
+        debug: str | None = None,
+        *,
+        http_status: int | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(debug, text=text)
+        self.code = code
+        self.http_status = http_status
+        self.headers = headers or {}

@@ -9,22 +9,31 @@ wrong HTTP method is answered in the vendor envelope, never redirected.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
-from mockserver.app_keys import API_ACCOUNT, API_BODY
+from mockserver.app_keys import (
+    API_ACCOUNT,
+    API_BODY,
+    API_METHOD,
+    API_RAW_BODY,
+    API_TOKEN,
+    FAULT_APPLIED,
+)
 from mockserver.auth import authenticate
 from mockserver.domain.catalog import Account
-from mockserver.envelope import parse_json_object, read_body
+from mockserver.envelope import json_response, parse_json_object, read_body
 from mockserver.errors import MethodNotAllowed, MethodNotFound
+from mockserver.fault_effects import FiredFaults
+from mockserver.faults import RequestFacts
+from mockserver.journal import token_fingerprint
+from mockserver.paths import normalize_path
 from mockserver.state import MockState
 
 API_PREFIX = "/api/v1.1/"
-_SLASHES = re.compile(r"/{2,}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +44,7 @@ class ApiCall:
     account: Account
     body: dict[str, Any]
     request: web.Request
+    fault_plans: tuple[dict[str, Any], ...] = ()
 
 
 ApiHandler = Callable[[ApiCall], Awaitable[dict[str, Any]]]
@@ -47,14 +57,6 @@ class ApiMethod:
     request_schema: str
     response_schema: str
     summary: str = ""
-
-
-def normalize_path(path: str) -> str:
-    """Collapse repeated slashes and drop a trailing one (SPEC §1)."""
-    path = _SLASHES.sub("/", path)
-    if len(path) > 1 and path.endswith("/"):
-        path = path.rstrip("/") or "/"
-    return path
 
 
 def method_name(path: str) -> str | None:
@@ -78,14 +80,35 @@ class ApiRouter:
             raise MethodNotAllowed(f"method: {request.method} is not allowed, use POST")
         return method
 
-    async def call(self, state: MockState, request: web.Request) -> tuple[ApiMethod, Any]:
-        """Resolve, read and check the request, run its handler; errors raise."""
+    async def answer(self, state: MockState, request: web.Request) -> web.Response:
+        """Resolve, read and check the request, apply faults, run its handler."""
         method = self.resolve(request)
+        request[API_METHOD] = method.name
         raw = await read_body(request, state.settings.max_body_bytes)
+        request[API_RAW_BODY] = raw
         content_type = request.content_type if "Content-Type" in request.headers else None
         body = parse_json_object(raw, content_type)
-        request[API_BODY] = body  # for the journal
-        account = authenticate(state, request, body)
+        request[API_BODY] = body
+        token, account = authenticate(state, request, body)
         request[API_ACCOUNT] = account.name
+        request[API_TOKEN] = token_fingerprint(token)
+
+        faults = FiredFaults(state.faults.fire(_facts(method.name, account.name, token, body)))
+        if faults.rules:
+            request[FAULT_APPLIED] = [rule.summary() for rule in faults.rules]
+            await faults.delay(state.faults)
+            replaced = faults.answer_before(request, state.settings.http_status)
+            if replaced is not None:
+                return replaced
+
         state.schemas[method.request_schema].check(body)
-        return method, await method.handler(ApiCall(state, account, body, request))
+        call = ApiCall(state, account, body, request, tuple(faults.task_plans()))
+        response = json_response(await method.handler(call))
+        return faults.answer_after(request, response) if faults.rules else response
+
+
+def _facts(method: str, account: str, token: str, body: dict[str, Any]) -> RequestFacts:
+    workflow_id = body.get("workflow_id", body.get("id"))
+    if not isinstance(workflow_id, int) or isinstance(workflow_id, bool):
+        workflow_id = None
+    return RequestFacts(method, account, token, workflow_id)

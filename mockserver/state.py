@@ -10,22 +10,32 @@ from __future__ import annotations
 import copy
 import hashlib
 import logging
+from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 
 from mockserver.clock import Clock, SystemClock
 from mockserver.config import AccountMode, Settings
-from mockserver.domain.catalog import Account, Catalog, Workflow
+from mockserver.domain.catalog import Account, Catalog, ProgressionOverride, Workflow
 from mockserver.errors import InvalidRequest, WorkflowNotFound
+from mockserver.faults import FaultBook
 from mockserver.ids import IdGenerator
+from mockserver.journal import Journal
 from mockserver.schemas import SchemaSet
-from mockserver.store.fixtures import FixtureSet, load_fixtures
+from mockserver.store.fixtures import (
+    FixtureError,
+    FixtureProfile,
+    FixtureSet,
+    add_fixture_document,
+    load_fixtures,
+)
 from mockserver.store.repository import Store
 from mockserver.tasks.engine import TaskEngine
 from mockserver.tasks.progression import Progression, default_progression, resolve
 
 log = logging.getLogger(__name__)
 
+RESET_SCOPES = ("data", "journal", "faults", "progression")
 FIXTURES_LOADED = "fixtures_loaded"
 PERMISSIVE_ACCOUNTS = "permissive_accounts"  # token -> account name
 CREATED_WORKFLOWS = "created_workflows"  # [{account, id, db_id}]
@@ -52,6 +62,10 @@ class MockState:
             self.ids,
             settings.task_id_format,
         )
+        self.journal = Journal(settings.journal_size, settings.journal_body_limit)
+        self._default_override: ProgressionOverride | None = None
+        self._workflow_overrides: dict[int, ProgressionOverride] = {}
+        self.faults = FaultBook(self.ids.rng)
         self.started = self.clock.monotonic()
         self._open()
 
@@ -63,15 +77,19 @@ class MockState:
         self.engine.resume()
 
     def _seed_fixture_profiles(self) -> None:
-        by_account: dict[str, list] = {}
-        for profile in self.fixtures.profiles:
-            by_account.setdefault(profile.account, []).append(profile)
-        for account, profiles in by_account.items():
-            session = self.store.session(account)
-            for profile in profiles:
-                session.load_fixture_profile(profile.db_id, profile.doc)
-            session.apply()
+        self._seed(self.fixtures.profiles)
         self.store.set_meta(FIXTURES_LOADED, True)
+
+    def _seed(self, profiles: Iterable[FixtureProfile]) -> None:
+        """Store fixture profiles, one unit of work per account."""
+        by_account: dict[str, list[FixtureProfile]] = {}
+        for profile in profiles:
+            by_account.setdefault(profile.account, []).append(profile)
+        for account, owned in by_account.items():
+            session = self.store.session(account)
+            for profile in owned:
+                session.load_fixture_profile(profile.db_id, profile.doc, profile.data)
+            session.apply()
 
     def _restore_catalog_changes(self) -> None:
         for token, name in (self.store.meta(PERMISSIVE_ACCOUNTS) or {}).items():
@@ -89,12 +107,39 @@ class MockState:
         first = next(iter(self.catalog.accounts.values()), None)
         self._template: Account | None = copy.deepcopy(first)
 
-    def reset(self) -> None:
-        """Everything back to the fixtures: profiles, tasks, engagements, accounts."""
+    def reset(self, scopes: Iterable[str] = RESET_SCOPES, account: str | None = None) -> None:
+        """Back to the fixtures. Scopes: `data` (profiles, tasks, engagements,
+        accounts), `journal`, `faults`; `account` limits the reset to one account."""
+        scopes = set(scopes)
+        if "journal" in scopes:
+            self.journal.clear(None if account is None else [account])
+        if "faults" in scopes:
+            self.faults.clear(account)
+        if "progression" in scopes and account is None:
+            self.set_progression(None, {})
+        if "data" not in scopes:
+            return
+        if account is not None:
+            self._reset_account(account)
+            return
         self._load_catalog()
         self.engine.reset()
         self.store.clear()
         self._open()
+
+    def _reset_account(self, name: str) -> None:
+        """One account's profiles, tasks and engagements go; its fixture profiles return."""
+        self.engine.forget_account(name)
+        self.store.clear_account(name)
+        self._seed(p for p in self.fixtures.profiles if p.account == name)
+        fresh = self._fixture_account(name)
+        if fresh is not None:
+            account = self.catalog.accounts[name]
+            account.workflows = {wid: replace(wf) for wid, wf in fresh.workflows.items()}
+
+    def _fixture_account(self, name: str) -> Account | None:
+        """The account as the fixture files declare it (re-read, so run-time changes go)."""
+        return load_fixtures(self.settings.fixtures, self.schemas).catalog.accounts.get(name)
 
     # -- accounts ------------------------------------------------------------------
     def account_for_token(self, token: str) -> Account | None:
@@ -147,8 +192,54 @@ class MockState:
             raise InvalidRequest(f"workflow_id: workflow {workflow_id} is not active")
         return found
 
+    # -- progression -----------------------------------------------------------
     def progression_for(self, workflow: Workflow) -> Progression:
-        return resolve(default_progression(self.settings), workflow.progression)
+        """Run-time per-workflow override > fixture's workflow entry > run-time
+        default > the server's flags."""
+        return resolve(
+            self._base_progression(),
+            self._workflow_overrides.get(workflow.id),
+            workflow.progression,
+        )
+
+    def _base_progression(self) -> Progression:
+        return resolve(default_progression(self.settings), self._default_override)
+
+    def resolve_progression(self, override: ProgressionOverride) -> Progression:
+        return resolve(self._base_progression(), override)
+
+    def set_progression(
+        self, default: ProgressionOverride | None, workflows: dict[int, ProgressionOverride]
+    ) -> None:
+        self._default_override = default
+        self._workflow_overrides = dict(workflows)
+
+    def progression_view(self) -> dict[str, object]:
+        return {
+            "default": self._base_progression().to_doc(),
+            "workflows": {
+                str(wid): resolve(self._base_progression(), override).to_doc()
+                for wid, override in sorted(self._workflow_overrides.items())
+            },
+        }
+
+    # -- fixtures at run time ------------------------------------------------------
+    def add_fixture(self, document: object) -> dict[str, int]:
+        """Merge a fixture document into the running catalog and store its profiles."""
+        extra = FixtureSet()
+        add_fixture_document(extra, document, "request body", self.schemas)
+        for account in extra.catalog.accounts.values():
+            owner = self.catalog.account_for_token(next(iter(account.tokens), ""))
+            if owner is not None and owner.name != account.name:
+                raise FixtureError(
+                    f"fixture request body: a token of {account.name!r} "
+                    f"belongs to account {owner.name!r}"
+                )
+            self.catalog.add_account(account)
+        self.catalog.geo += extra.catalog.geo
+        self._seed(extra.profiles)
+        self.fixtures.profiles.extend(extra.profiles)
+        return {"accounts": len(extra.catalog.accounts), "profiles": len(extra.profiles)}
 
     def uptime(self) -> float:
         return self.clock.monotonic() - self.started

@@ -39,6 +39,7 @@ async def import_and_start_batch_task(call: ApiCall) -> dict[str, Any]:
             source=BATCH_TASK,
             progression=state.progression_for(workflow),
             request_id=call.request.get(JOURNAL_ID),
+            fault_plans=call.fault_plans,
         )
     )
     return ok(task_id=task.task_id)

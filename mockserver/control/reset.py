@@ -1,18 +1,33 @@
-"""`POST /_mock/reset`: everything back to the fixtures."""
+"""`POST /_mock/reset`: back to the fixtures (all, or one account; chosen scopes)."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
 from mockserver.app_keys import STATE
+from mockserver.control.common import read_control_json
 from mockserver.envelope import json_response
+from mockserver.errors import InvalidRequest
+from mockserver.state import RESET_SCOPES
 
 
 async def reset(request: web.Request) -> web.Response:
+    body = await read_control_json(request, "control/reset")
     state = request.app[STATE]
-    state.reset()
+    account = body.get("account")
+    if account is not None and account not in state.catalog.accounts:
+        raise InvalidRequest(f"account: no account {account!r}")
+    scopes = body.get("scopes", RESET_SCOPES)
+    state.reset(scopes, account)
     await state.store.flush()
-    return json_response({"status": "ok", "profiles": state.store.count_profiles()})
+    return json_response(
+        {
+            "status": "ok",
+            "scopes": list(scopes),
+            "account": account,
+            "profiles": state.store.count_profiles(),
+        }
+    )
 
 
 def add_routes(app: web.Application) -> None:

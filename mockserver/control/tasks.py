@@ -13,7 +13,7 @@ from aiohttp import web
 from mockserver.app_keys import STATE
 from mockserver.control.common import read_control_json
 from mockserver.envelope import json_response
-from mockserver.errors import INTERNAL_ERROR_TEXT, InvalidRequest
+from mockserver.errors import text_for_code
 from mockserver.tasks.model import Task
 
 
@@ -33,6 +33,7 @@ def task_view(task: Task, *, with_results: bool = True) -> dict[str, Any]:
         "finished_at": task.finished_at,
         "request_id": task.request_id,
         "failure": task.failure,
+        "fault_plans": task.fault_plans,
     }
     if with_results:
         view["results"] = task.results
@@ -54,11 +55,8 @@ async def get_task(request: web.Request) -> web.Response:
 
 
 async def advance(request: web.Request) -> web.Response:
-    body = await read_control_json(request)
-    items = body.get("items")
-    if items is not None and (not isinstance(items, int) or isinstance(items, bool) or items < 1):
-        raise InvalidRequest("items: expected a positive integer")
-    task = await request.app[STATE].engine.advance(request.match_info["task_id"], items)
+    body = await read_control_json(request, "control/advance")
+    task = await request.app[STATE].engine.advance(request.match_info["task_id"], body.get("items"))
     return json_response(task_view(task))
 
 
@@ -68,13 +66,9 @@ async def complete(request: web.Request) -> web.Response:
 
 
 async def fail(request: web.Request) -> web.Response:
-    body = await read_control_json(request)
+    body = await read_control_json(request, "control/fail")
     error = body.get("error", 500)
-    text = body.get("error_text", INTERNAL_ERROR_TEXT)
-    if not isinstance(error, int) or isinstance(error, bool) or error < 1:
-        raise InvalidRequest("error: expected a positive integer code")
-    if not isinstance(text, str):
-        raise InvalidRequest("error_text: expected a string")
+    text = body.get("error_text", text_for_code(error))
     task = await request.app[STATE].engine.fail(request.match_info["task_id"], error, text)
     return json_response(task_view(task))
 

@@ -98,7 +98,10 @@ def import_prepared(
         if item.key is not None and item.key.mode is MatchingMode.PROFILE_ID:
             # The docs: profile_id matching is for updating only.
             return ItemFailure(ProfileNotFound.code, ProfileNotFound.text)
-        return Imported(book.create(db_id, fields_for_new_profile(item), item.subscriptions), True)
+        subscriptions = item.subscriptions
+        if item.key_subscription is not None:
+            subscriptions = merge_subscriptions([item.key_subscription], subscriptions)
+        return Imported(book.create(db_id, fields_for_new_profile(item), subscriptions), True)
     stored = book.get(profile_id)
     assert stored is not None
     book.replace(

@@ -124,6 +124,9 @@ class PreparedItem:
     content: Mapping[str, Any] | None
     custom_data: Mapping[str, Any] | None
     attach: tuple[AttachmentSummary, ...] = field(default=())
+    #: For subscription-only modes: the subscription a new profile gets, so that
+    #: the same item sent again finds it (None when no resource offers the channel).
+    key_subscription: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,7 +200,30 @@ def _prepare(raw: Any, where: str, ctx: ItemContext) -> PreparedItem:
         if "attach" in wrapper
         else ctx.options.attach
     )
-    return PreparedItem(fields, subscriptions, key, content, custom_data, attach)
+    return PreparedItem(
+        fields, subscriptions, key, content, custom_data, attach, _key_subscription(key, ctx)
+    )
+
+
+def _key_subscription(key: MatchKey | None, ctx: ItemContext) -> dict[str, Any] | None:
+    """(pick) `email_sub` / `phone_sub` search subscriptions only, so a profile they
+    create is subscribed on the database's first resource with the channel."""
+    if key is None or key.mode not in (MatchingMode.EMAIL_SUB, MatchingMode.PHONE_SUB):
+        return None
+    channel, address = (
+        ("email", {"email": key.email})
+        if key.mode is MatchingMode.EMAIL_SUB
+        else ("sms", {"phone": key.phone})
+    )
+    for resource in sorted(ctx.account.resources.values(), key=lambda r: r.resource_id):
+        if resource.db_id == ctx.database.db_id and channel in resource.channels:
+            return {
+                "resource_id": resource.resource_id,
+                "channel": channel,
+                **address,
+                "status": "subscribed",
+            }
+    return None
 
 
 def _profile_fields(

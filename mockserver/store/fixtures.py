@@ -24,6 +24,7 @@ from mockserver.domain.catalog import (
     Resource,
     Workflow,
 )
+from mockserver.domain.values import ValueProblem, check_typed
 from mockserver.resources import fixtures_dir
 from mockserver.schemas import SchemaSet
 
@@ -39,6 +40,7 @@ class FixtureProfile:
     account: str
     db_id: int
     doc: Mapping[str, Any]
+    data: Mapping[str, Any]  # the fields, declared custom fields checked and normalised
 
 
 @dataclass(slots=True)
@@ -91,11 +93,26 @@ def add_fixture_document(
                     f"account {other.name!r}"
                 )
         fixtures.catalog.add_account(account)
-        fixtures.profiles.extend(
-            FixtureProfile(account.name, p["db_id"], p) for p in raw.get("profiles", [])
-        )
+        merged = fixtures.catalog.accounts[account.name]
+        for i, profile in enumerate(raw.get("profiles", [])):
+            where = f"fixture {source}: accounts[{account.name}].profiles[{i}].data"
+            data = _typed_fields(profile["data"], merged.database(profile["db_id"]), where)
+            fixtures.profiles.append(FixtureProfile(account.name, profile["db_id"], profile, data))
     fixtures.catalog.geo += tuple(GeoEntry(**g) for g in document.get("geo", []))
     fixtures.files.append(source)
+
+
+def _typed_fields(data: Mapping[str, Any], database: Database, where: str) -> dict[str, Any]:
+    """Declared custom fields of a fixture profile get the same checks as imports
+    (a tags field given as "tag-1, tag-2" is stored as a list)."""
+    checked = dict(data)
+    for name, field_type in database.fields.items():
+        if name in checked:
+            try:
+                checked[name] = check_typed(checked[name], field_type, f"{where}.{name}")
+            except ValueProblem as problem:
+                raise FixtureError(str(problem)) from None
+    return checked
 
 
 def _account(raw: Mapping[str, Any], source: str) -> Account:

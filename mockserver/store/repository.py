@@ -165,6 +165,23 @@ class Store:
         self._rebuild_maps()
         self._touch()
 
+    def clear_account(self, account: str) -> None:
+        """Remove one account's profiles, tasks and engagements (an account reset)."""
+        for table_name, table in (
+            (PROFILES, self._profiles),
+            (TASKS, self._tasks),
+            (ENGAGEMENTS, self._engagements),
+        ):
+            doomed = [
+                int(doc_id)
+                for doc_id, doc in self._raw(table_name).items()
+                if doc.get("account") == account
+            ]
+            if doomed:
+                table.remove(doc_ids=doomed)
+        self._rebuild_maps()
+        self._touch()
+
     def _replace_docs(
         self,
         table: Table,
@@ -296,12 +313,14 @@ class ProfileSession:
         else:
             self._replaced[profile_id] = new
 
-    def load_fixture_profile(self, db_id: int, doc: Mapping[str, Any]) -> str:
-        """Create a fixture profile, keeping the id it declares."""
+    def load_fixture_profile(
+        self, db_id: int, doc: Mapping[str, Any], data: Mapping[str, Any] | None = None
+    ) -> str:
+        """Create a fixture profile, keeping the id it declares (`data`: checked fields)."""
         profile_id = doc.get("id") or self._store.ids.profile_id(
             taken=lambda pid: pid in self._created or self._store.profile_id_taken(pid)
         )
-        data = dict(doc.get("data") or {})
+        data = dict(data if data is not None else doc.get("data") or {})
         data.setdefault("_createtime", self._timestamp())
         record = {
             "id": profile_id,

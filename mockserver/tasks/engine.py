@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +20,7 @@ from mockserver.clock import Clock, iso
 from mockserver.config import ProgressionMode
 from mockserver.domain.catalog import Account, Catalog
 from mockserver.domain.imports import ImportJob, ItemVeto, engagement_record, run_slice
-from mockserver.domain.items import ImportOptions
+from mockserver.domain.items import ImportOptions, ItemFailure, PreparedItem
 from mockserver.errors import TaskNotFound
 from mockserver.ids import IdGenerator, TaskIdFormat
 from mockserver.store.repository import Store
@@ -42,7 +44,8 @@ class NewTask:
     items: list[Any]
     source: str
     progression: Progression
-    request_id: str | None = None
+    request_id: int | None = None
+    fault_plans: tuple[dict[str, Any], ...] = ()
 
 
 class TaskEngine:
@@ -53,14 +56,12 @@ class TaskEngine:
         clock: Clock,
         ids: IdGenerator,
         task_id_format: TaskIdFormat,
-        veto_for: Callable[[Task], ItemVeto | None] | None = None,
     ) -> None:
         self._store = store
         self._catalog = catalog
         self._clock = clock
         self._ids = ids
         self._task_id_format = task_id_format
-        self._veto_for = veto_for
         self._active: dict[str, Task] = {}
         self._rate_started: dict[str, float] = {}
         self._wakeup = asyncio.Event()
@@ -101,6 +102,7 @@ class TaskEngine:
             items=new.items,
             total=len(new.items),
             request_id=new.request_id,
+            fault_plans=list(new.fault_plans),
         )
         self._active[task.task_id] = task
         if task.progression.mode is ProgressionMode.INSTANT:
@@ -149,6 +151,21 @@ class TaskEngine:
             await self._store.flush()
         return task
 
+    async def set_progression(self, task_id: str, progression: Progression) -> Task:
+        """Control API: change how one task moves on from now (its steps so far count)."""
+        task = self.get(task_id)
+        if not task.finished:
+            task.progression = progression
+            task.steps_taken = 0 if progression.mode is ProgressionMode.POLLS else task.steps_taken
+            if progression.mode is ProgressionMode.INSTANT:
+                self._process_to(task, task.total)
+            else:
+                self._store.save_task(task.to_doc())
+                self._start_clock(task)
+                self._wakeup.set()
+            await self._store.flush()
+        return task
+
     async def complete(self, task_id: str) -> Task:
         task = self.get(task_id)
         if not task.finished:
@@ -167,15 +184,27 @@ class TaskEngine:
     def _process_to(self, task: Task, target: int) -> None:
         """Import items up to `target` (one unit of work per slice) and save the task."""
         target = min(task.total, max(target, task.processed))
-        while task.processed < target:
-            stop = min(target, task.processed + MAX_ITEMS_PER_SLICE)
-            self._import_slice(task, stop)
+        failure = _failure_plan(task)
+        if failure is not None:
+            # A `fail_task` fault: the task fails once it reaches the planned progress.
+            fail_at = math.ceil(task.total * failure["at_progress"] / 100)
+            if target >= fail_at:
+                self._import_to(task, fail_at)
+                task.failure = {"error": failure["error"], "error_text": failure["error_text"]}
+                self._finish(task, TaskStatus.FAILED)
+                return
+        self._import_to(task, target)
         if task.processed >= task.total:
             self._finish(task, TaskStatus.COMPLETED)
         else:
             if task.processed > 0:
                 task.status = TaskStatus.PROCESSING
             self._store.save_task(task.to_doc())
+
+    def _import_to(self, task: Task, target: int) -> None:
+        while task.processed < target:
+            stop = min(target, task.processed + MAX_ITEMS_PER_SLICE)
+            self._import_slice(task, stop)
 
     def _import_slice(self, task: Task, stop: int) -> None:
         account = self._catalog().accounts[task.account]
@@ -188,7 +217,7 @@ class TaskEngine:
             geo=self._catalog().geo,
         )
         session = self._store.session(task.account)
-        veto = self._veto_for(task) if self._veto_for else None
+        veto = _item_veto(task)
         outcome = run_slice(job, task.processed, stop, session, veto)
         session.apply()
         now = iso(self._clock.now())
@@ -235,6 +264,9 @@ class TaskEngine:
     async def run_rate_worker(self) -> None:
         """Background worker (started by the app's cleanup context)."""
         while True:
+            # Cleared before looking for work: a task submitted while this tick
+            # awaits the store flush sets it again, so its wake-up is never lost.
+            self._wakeup.clear()
             try:
                 pending = self.rate_tick()
                 await self._store.flush()
@@ -244,7 +276,6 @@ class TaskEngine:
             if pending:
                 await asyncio.sleep(RATE_TICK_SECONDS)
             else:
-                self._wakeup.clear()
                 await self._wakeup.wait()
 
     def active_count(self) -> int:
@@ -253,3 +284,29 @@ class TaskEngine:
     def reset(self) -> None:
         self._active.clear()
         self._rate_started.clear()
+
+    def forget_account(self, account: str) -> None:
+        for task_id in [t.task_id for t in self._active.values() if t.account == account]:
+            self._active.pop(task_id, None)
+            self._rate_started.pop(task_id, None)
+
+
+def _failure_plan(task: Task) -> dict[str, Any] | None:
+    return next((p for p in task.fault_plans if p["action"] == "fail_task"), None)
+
+
+def _item_veto(task: Task) -> ItemVeto | None:
+    """A `fail_items` fault: items whose matching value matches the pattern fail."""
+    plans = [p for p in task.fault_plans if p["action"] == "fail_items"]
+    if not plans:
+        return None
+    compiled = [(re.compile(p["pattern"]), ItemFailure(p["error"], p["error_text"])) for p in plans]
+
+    def veto(item: PreparedItem) -> ItemFailure | None:
+        value = item.key.describe() if item.key is not None else item.fields.get("email") or ""
+        for pattern, failure in compiled:
+            if pattern.search(value):
+                return failure
+        return None
+
+    return veto

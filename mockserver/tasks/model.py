@@ -44,7 +44,9 @@ class Task:
     results: list[dict[str, Any]] = field(default_factory=list)
     failure: dict[str, Any] | None = None
     finished_at: str | None = None
-    request_id: str | None = None
+    request_id: int | None = None
+    #: Fault plans carried by the task (fail_task / fail_items), kept across restarts.
+    fault_plans: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def progress(self) -> int:
@@ -84,6 +86,7 @@ class Task:
             "failure": self.failure,
             "finished_at": self.finished_at,
             "request_id": self.request_id,
+            "fault_plans": self.fault_plans,
         }
 
     @classmethod
@@ -106,4 +109,5 @@ class Task:
             failure=doc.get("failure"),
             finished_at=doc.get("finished_at"),
             request_id=doc.get("request_id"),
+            fault_plans=list(doc.get("fault_plans") or []),
         )

@@ -1,0 +1,59 @@
+"""`POST/GET/DELETE /_mock/faults`, `GET/DELETE /_mock/faults/{id}`."""
+
+from __future__ import annotations
+
+import re
+
+from aiohttp import web
+
+from mockserver.app_keys import STATE
+from mockserver.control.common import read_control_json
+from mockserver.envelope import json_response
+from mockserver.errors import InvalidRequest, MethodNotFound
+
+NOT_FOUND_TEXT = "Fault not found"
+
+
+async def add_fault(request: web.Request) -> web.Response:
+    body = await read_control_json(request, "control/fault")
+    if "pattern" in body:
+        try:
+            re.compile(body["pattern"])
+        except re.error as exc:
+            raise InvalidRequest(f"pattern: invalid regular expression: {exc}") from None
+    rule = request.app[STATE].faults.add(body)
+    return json_response(rule.to_public(), status=201)
+
+
+async def list_faults(request: web.Request) -> web.Response:
+    rules = [rule.to_public() for rule in request.app[STATE].faults.rules()]
+    return json_response({"faults": rules, "total": len(rules)})
+
+
+async def get_fault(request: web.Request) -> web.Response:
+    rule = request.app[STATE].faults.get(request.match_info["fault_id"])
+    if rule is None:
+        raise MethodNotFound(
+            f"fault_id: no fault {request.match_info['fault_id']!r}", text=NOT_FOUND_TEXT
+        )
+    return json_response(rule.to_public())
+
+
+async def delete_faults(request: web.Request) -> web.Response:
+    request.app[STATE].faults.clear()
+    return json_response({"status": "ok"})
+
+
+async def delete_fault(request: web.Request) -> web.Response:
+    fault_id = request.match_info["fault_id"]
+    if not request.app[STATE].faults.remove(fault_id):
+        raise MethodNotFound(f"fault_id: no fault {fault_id!r}", text=NOT_FOUND_TEXT)
+    return json_response({"status": "ok"})
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post("/_mock/faults", add_fault)
+    app.router.add_get("/_mock/faults", list_faults)
+    app.router.add_delete("/_mock/faults", delete_faults)
+    app.router.add_get("/_mock/faults/{fault_id}", get_fault)
+    app.router.add_delete("/_mock/faults/{fault_id}", delete_fault)

@@ -1,0 +1,26 @@
+"""`POST /_mock/fixtures`: load more fixture data at run time (validated)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from mockserver.app_keys import STATE
+from mockserver.control.common import read_control_json
+from mockserver.envelope import json_response
+from mockserver.errors import InvalidRequest
+from mockserver.store.fixtures import FixtureError
+
+
+async def load_fixture(request: web.Request) -> web.Response:
+    body = await read_control_json(request)
+    state = request.app[STATE]
+    try:
+        added = state.add_fixture(body)
+    except FixtureError as exc:
+        raise InvalidRequest(str(exc)) from None
+    await state.store.flush()
+    return json_response({"status": "ok", **added})
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post("/_mock/fixtures", load_fixture)

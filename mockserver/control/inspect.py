@@ -1,0 +1,82 @@
+"""State inspection: `GET /_mock/profiles`, `GET /_mock/engagements`.
+
+Profiles filter by account, db_id, email, phone, profile_id and any custom
+field as `field.NAME=value`; both lists page with `limit` and `offset`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from aiohttp import web
+
+from mockserver.app_keys import STATE
+from mockserver.control.common import int_param, page
+from mockserver.domain.values import email_key, phone_key
+from mockserver.envelope import json_response
+
+FIELD_PREFIX = "field."
+
+
+def profile_view(profile: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "id": profile["id"],
+        "account": profile["account"],
+        "db_id": profile["db_id"],
+        "data": profile["data"],
+        "subscriptions": profile["subscriptions"],
+    }
+
+
+def _profile_matches(profile: Mapping[str, Any], query: Mapping[str, str]) -> bool:
+    data = profile["data"]
+    if "profile_id" in query and profile["id"] != query["profile_id"]:
+        return False
+    if "email" in query and email_key(str(data.get("email") or "")) != email_key(query["email"]):
+        return False
+    if "phone" in query and phone_key(query["phone"]) not in {
+        phone_key(p) for p in data.get("phones") or ()
+    }:
+        return False
+    for key, wanted in query.items():
+        if key.startswith(FIELD_PREFIX):
+            value = data.get(key[len(FIELD_PREFIX) :])
+            values = value if isinstance(value, list) else [value]
+            if wanted not in {str(v) for v in values}:
+                return False
+    return True
+
+
+async def list_profiles(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    query = dict(request.query)
+    found = (
+        profile_view(profile)
+        for profile in state.store.profiles(query.get("account"), int_param(query, "db_id"))
+        if _profile_matches(profile, query)
+    )
+    profiles, total = page(found, query)
+    return json_response({"profiles": profiles, "total": total})
+
+
+async def list_engagements(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    query = dict(request.query)
+    workflow_id = int_param(query, "workflow_id")
+    wanted = {
+        key: query[key] for key in ("account", "profile_id", "task_id", "source") if key in query
+    }
+    found = (
+        record
+        for record in state.store.engagements()
+        if (workflow_id is None or record["workflow_id"] == workflow_id)
+        and all(record.get(key) == value for key, value in wanted.items())
+    )
+    engagements, total = page(found, query)
+    return json_response({"engagements": engagements, "total": total})
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/_mock/profiles", list_profiles)
+    app.router.add_get("/_mock/engagements", list_engagements)

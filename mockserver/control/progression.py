@@ -1,0 +1,44 @@
+"""Progression overrides at run time: `PUT/GET /_mock/progression` (a default and
+per-workflow entries) and `PUT /_mock/tasks/{id}/progression` (one task)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from mockserver.app_keys import STATE
+from mockserver.control.common import read_control_json
+from mockserver.control.tasks import task_view
+from mockserver.domain.catalog import ProgressionOverride
+from mockserver.envelope import json_response
+
+
+def _override(doc: dict) -> ProgressionOverride:
+    return ProgressionOverride(doc["mode"], doc.get("steps"), doc.get("rate"))
+
+
+async def put_progression(request: web.Request) -> web.Response:
+    body = await read_control_json(request, "control/progression")
+    state = request.app[STATE]
+    state.set_progression(
+        _override(body["default"]) if "default" in body else None,
+        {int(wid): _override(doc) for wid, doc in (body.get("workflows") or {}).items()},
+    )
+    return json_response(state.progression_view())
+
+
+async def get_progression(request: web.Request) -> web.Response:
+    return json_response(request.app[STATE].progression_view())
+
+
+async def put_task_progression(request: web.Request) -> web.Response:
+    body = await read_control_json(request, "control/task_progression")
+    state = request.app[STATE]
+    progression = state.resolve_progression(_override(body))
+    task = await state.engine.set_progression(request.match_info["task_id"], progression)
+    return json_response(task_view(task))
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_put("/_mock/progression", put_progression)
+    app.router.add_get("/_mock/progression", get_progression)
+    app.router.add_put("/_mock/tasks/{task_id}/progression", put_task_progression)

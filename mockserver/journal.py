@@ -1,0 +1,185 @@
+"""The request journal: what each client sent and what the mock answered.
+
+SPEC §6 / issue 3: every vendor call (and, with `--journal-control`, every
+control call) is recorded: time, method, path, query, headers, parsed body,
+response status and body, the fault applied, the duration. Tokens are masked
+wherever they appear. The journal is a bounded ring (`--journal-size`), and a
+body over `--journal-body-limit` bytes is kept as a summary, so a long CI run
+never grows memory without limit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+MASKED_HEADERS = frozenset({"authorization", "cookie", "x-admin-token"})
+KEPT_LIST_ITEMS = 5
+
+
+def mask_token(token: str) -> str:
+    """`abcd…` : enough to recognise a token, never enough to reuse it."""
+    return token[:4] + "…" if len(token) > 4 else "…"
+
+
+def token_fingerprint(token: str) -> str:
+    """A stable, non-reversible name for a token (journal filters compare these)."""
+    return hashlib.sha256(token.encode()).hexdigest()[:16]
+
+
+def masked_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    shown = {}
+    for name, value in headers.items():
+        if name.lower() in MASKED_HEADERS:
+            scheme, _, secret = value.partition(" ")
+            value = f"{scheme} {mask_token(secret)}" if secret else mask_token(value)
+        shown[name] = value
+    return shown
+
+
+def masked_body(body: Any) -> Any:
+    if isinstance(body, dict) and isinstance(body.get("token"), str):
+        body = {**body, "token": mask_token(body["token"])}
+    return body
+
+
+def shrink(value: Any, budget: int, size: int | None = None) -> tuple[Any, bool]:
+    """`value` if its JSON fits `budget` bytes, else a summary that does.
+
+    Lists are cut to their first few entries with a note of how many were
+    dropped, recursively, so a 10,000-item batch is kept as its top-level
+    fields plus a sample of items.
+    """
+    if size is None:
+        size = len(orjson.dumps(value, default=str))
+    if size <= budget:
+        return value, False
+    return _shrunk(value), True
+
+
+def _shrunk(value: Any) -> Any:
+    if isinstance(value, list):
+        kept = [_shrunk(entry) for entry in value[:KEPT_LIST_ITEMS]]
+        if len(value) > KEPT_LIST_ITEMS:
+            kept.append(f"… {len(value) - KEPT_LIST_ITEMS} more not kept")
+        return kept
+    if isinstance(value, dict):
+        return {key: _shrunk(entry) for key, entry in value.items()}
+    if isinstance(value, str) and len(value) > 256:
+        return value[:256] + f"… ({len(value)} characters)"
+    return value
+
+
+@dataclass(slots=True)
+class JournalEntry:
+    id: int
+    time: str
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: Any = None
+    body_bytes: int = 0
+    body_note: str | None = None  # "not JSON", "too large: not read", "summarised"
+    api_method: str | None = None
+    account: str | None = None
+    token_fingerprint: str | None = None
+    status: int | None = None
+    response: Any = None
+    response_note: str | None = None
+    error: int | None = None
+    fault: dict[str, Any] | None = None
+    warning: str | None = None
+    duration_ms: float = 0.0
+    control: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_public(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "time": self.time,
+            "method": self.method,
+            "path": self.path,
+            "api_method": self.api_method,
+            "query": self.query,
+            "headers": self.headers,
+            "account": self.account,
+            "body": self.body,
+            "body_bytes": self.body_bytes,
+            "body_note": self.body_note,
+            "status": self.status,
+            "error": self.error,
+            "response": self.response,
+            "response_note": self.response_note,
+            "fault": self.fault,
+            "warning": self.warning,
+            "duration_ms": round(self.duration_ms, 3),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class JournalFilter:
+    path: str | None = None
+    api_method: str | None = None
+    account: str | None = None
+    token: str | None = None
+    error: int | None = None
+    since_id: int | None = None
+    since_time: str | None = None
+    control: bool | None = None
+
+    def matches(self, entry: JournalEntry) -> bool:
+        checks = (
+            self.path is None or entry.path == self.path,
+            self.api_method is None or entry.api_method == self.api_method,
+            self.account is None or entry.account == self.account,
+            self.token is None or entry.token_fingerprint == token_fingerprint(self.token),
+            self.error is None or entry.error == self.error,
+            self.since_id is None or entry.id > self.since_id,
+            self.since_time is None or entry.time >= self.since_time,
+            self.control is None or entry.control == self.control,
+        )
+        return all(checks)
+
+
+class Journal:
+    def __init__(self, size: int, body_limit: int) -> None:
+        self._entries: deque[JournalEntry] = deque(maxlen=size)
+        self._next_id = 1
+        self.body_limit = body_limit
+        self.dropped = 0
+
+    def new_id(self) -> int:
+        entry_id = self._next_id
+        self._next_id += 1
+        return entry_id
+
+    def record(self, entry: JournalEntry) -> None:
+        if len(self._entries) == self._entries.maxlen:
+            self.dropped += 1
+        self._entries.append(entry)
+
+    def entries(self, where: JournalFilter, limit: int | None = None) -> list[JournalEntry]:
+        found = [entry for entry in self._entries if where.matches(entry)]
+        return found[-limit:] if limit else found
+
+    def clear(self, accounts: Iterable[str] | None = None) -> None:
+        if accounts is None:
+            self._entries.clear()
+            return
+        drop = set(accounts)
+        kept = [entry for entry in self._entries if entry.account not in drop]
+        self._entries.clear()
+        self._entries.extend(kept)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @property
+    def capacity(self) -> int:
+        return self._entries.maxlen or 0

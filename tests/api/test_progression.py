@@ -1,0 +1,624 @@
+"""Task progression (SPEC §4, §5): polls, instant, manual, rate, per workflow.
+
+Every test is deterministic: `polls` moves on status calls, `manual` on the
+control API, `rate` on a FakeClock driven by hand. No test sleeps.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mockserver.app import create_app
+from mockserver.clock import FakeClock
+from mockserver.config import ProgressionMode, settings_for_tests
+from mockserver.domain.imports import parse_import_options
+from mockserver.state import MockState
+from mockserver.tasks.engine import NewTask
+from tests.conftest import ApiClient, person
+
+FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "progression.json"
+FIXTURE_TOKEN = "progression-fixture-token"
+MANUAL_WORKFLOW, FOUR_POLLS_WORKFLOW, INSTANT_WORKFLOW, DEFAULT_WORKFLOW = 10, 11, 12, 13
+
+
+# -- helpers -------------------------------------------------------------------------
+
+
+def people(count: int, start: int = 0) -> list[dict[str, Any]]:
+    return [person(n) for n in range(start, start + count)]
+
+
+async def task_view(api: ApiClient, task_id: str) -> dict[str, Any]:
+    """GET /_mock/tasks/{id}: never moves the task."""
+    answer = await api.control("GET", f"/_mock/tasks/{task_id}")
+    assert answer.status == 200, answer.body
+    return answer.body
+
+
+async def control_post(
+    api: ApiClient, task_id: str, action: str, body: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    kwargs = {"json": body} if body is not None else {}
+    answer = await api.control("POST", f"/_mock/tasks/{task_id}/{action}", **kwargs)
+    assert answer.status == 200, answer.body
+    return answer.body
+
+
+async def profile_count(api: ApiClient) -> int:
+    answer = await api.control("GET", "/_mock/health")
+    assert answer.status == 200, answer.body
+    return answer.body["counts"]["profiles"]
+
+
+def stored_by_email(api: ApiClient) -> dict[str, dict[str, Any]]:
+    """Every stored profile of the server, by its email."""
+    return {p["data"]["email"]: p for p in api.state.store.profiles() if p["data"].get("email")}
+
+
+def email(n: int) -> str:
+    return f"profile{n}@example.com"
+
+
+def assert_completed(data: dict[str, Any], total: int) -> list[dict[str, Any]]:
+    assert data["status"] == "completed", data
+    assert data["progress"] == 100
+    assert data["result"]["error"] == 0
+    results = data["result"]["result"]
+    assert len(results) == total
+    return results
+
+
+# -- polls (default) -----------------------------------------------------------------
+
+
+async def test_polls_default_first_poll_half_second_poll_done(api):
+    task_id = await api.import_batch(people(2))
+
+    first = await api.status(task_id)
+    second = await api.status(task_id)
+
+    assert first == {"status": "processing", "progress": 50, "result": None}
+    results = assert_completed(second, 2)
+    assert all("profile_id" in entry for entry in results)
+
+
+async def test_polls_task_is_queued_before_the_first_poll(api):
+    task_id = await api.import_batch(people(4))
+
+    view = await task_view(api, task_id)
+
+    assert view["status"] == "queued"
+    assert view["processed"] == 0
+    assert view["progress"] == 0
+    assert view["total"] == 4
+    # Reading through the control API is not a poll: the task has not moved.
+    assert (await task_view(api, task_id))["processed"] == 0
+
+
+async def test_polls_default_processes_ceil_half_on_the_first_poll(api):
+    task_id = await api.import_batch(people(5))
+
+    await api.status(task_id)
+    assert (await task_view(api, task_id))["processed"] == 3  # ceil(5*1/2)
+
+    await api.status(task_id)
+    assert (await task_view(api, task_id))["processed"] == 5
+
+
+async def test_polls_four_steps_show_quarters(make_api):
+    api = await make_api(steps=4)
+    task_id = await api.import_batch(people(8))
+
+    seen = []
+    for _ in range(4):
+        data = await api.status(task_id)
+        view = await task_view(api, task_id)
+        seen.append((data["status"], data["progress"], view["processed"]))
+        if data["status"] != "completed":
+            assert data["result"] is None
+
+    assert seen == [
+        ("processing", 25, 2),
+        ("processing", 50, 4),
+        ("processing", 75, 6),
+        ("completed", 100, 8),
+    ]
+
+
+@pytest.mark.parametrize(("total", "steps"), [(10, 4), (7, 3), (1, 2), (13, 5)])
+async def test_polls_step_k_of_n_processes_ceil_total_k_over_n(make_api, total, steps):
+    api = await make_api(steps=steps)
+    task_id = await api.import_batch(people(total))
+
+    for k in range(1, steps + 1):
+        data = await api.status(task_id)
+        view = await task_view(api, task_id)
+        expected = math.ceil(total * k / steps)
+        assert view["processed"] == expected, f"after poll {k} of {steps}"
+        if expected < total:
+            assert data["status"] == "processing"
+            assert data["result"] is None
+            # progress is the share of items processed
+            assert abs(data["progress"] - 100 * expected / total) < 1
+        else:
+            assert_completed(data, total)
+            break
+    else:
+        pytest.fail("task never completed")
+
+
+async def test_polls_after_completion_do_not_change_anything(api):
+    task_id = await api.import_batch(people(2))
+    done = await api.run_to_end(task_id)
+    before = await profile_count(api)
+
+    again = await api.status(task_id)
+
+    assert again == done
+    assert await profile_count(api) == before
+
+
+async def test_polls_results_are_in_request_order(make_api):
+    api = await make_api(steps=3)
+    items = [person(0), {"data": {"email": "not-an-email"}}, person(2), person(3)]
+    task_id = await api.import_batch(items)
+
+    data = await api.run_to_end(task_id)
+
+    results = assert_completed(data, 4)
+    assert "profile_id" in results[0]
+    assert results[1]["error"] != 0 and results[1]["error_text"]
+    by_email = stored_by_email(api)
+    assert results[0]["profile_id"] == by_email[email(0)]["id"]
+    assert results[2]["profile_id"] == by_email[email(2)]["id"]
+    assert results[3]["profile_id"] == by_email[email(3)]["id"]
+
+
+async def test_polls_new_profile_exists_only_after_the_step_that_processed_it(api):
+    task_id = await api.import_batch(people(2))
+
+    assert email(0) not in stored_by_email(api)
+    assert await profile_count(api) == 0
+
+    await api.status(task_id)  # step 1 of 2: item 0
+    stored = stored_by_email(api)
+    assert email(0) in stored
+    assert email(1) not in stored
+    assert await profile_count(api) == 1
+
+    await api.status(task_id)  # step 2 of 2: item 1
+    stored = stored_by_email(api)
+    assert email(1) in stored
+    assert await profile_count(api) == 2
+
+
+async def test_polls_update_of_an_item_is_visible_only_after_its_step(api):
+    (first,) = await api.import_and_finish([person(1, _fname="Before")])
+    profile_id = first["profile_id"]
+    task_id = await api.import_batch([person(2), person(1, _fname="After")])
+
+    assert api.state.store.profile(profile_id)["data"]["_fname"] == "Before"
+    await api.status(task_id)  # processes item 0 only
+    assert api.state.store.profile(profile_id)["data"]["_fname"] == "Before"
+    data = await api.status(task_id)  # processes item 1: the update
+    assert api.state.store.profile(profile_id)["data"]["_fname"] == "After"
+    assert data["result"]["result"][1] == {"profile_id": profile_id}
+
+
+async def test_polls_engagements_follow_the_processed_items(api):
+    task_id = await api.import_batch(people(4))
+
+    async def engagements() -> int:
+        return (await api.control("GET", "/_mock/health")).body["counts"]["engagements"]
+
+    assert await engagements() == 0
+    await api.status(task_id)
+    assert await engagements() == 2
+    await api.status(task_id)
+    assert await engagements() == 4
+
+
+# -- instant -------------------------------------------------------------------------
+
+
+async def test_instant_is_completed_on_the_first_poll(make_api):
+    api = await make_api(progression=ProgressionMode.INSTANT)
+    task_id = await api.import_batch(people(3))
+
+    data = await api.status(task_id)
+
+    results = assert_completed(data, 3)
+    assert len({entry["profile_id"] for entry in results}) == 3
+
+
+async def test_instant_profiles_are_visible_before_any_poll(make_api):
+    api = await make_api(progression=ProgressionMode.INSTANT)
+    task_id = await api.import_batch(people(3))
+
+    assert await profile_count(api) == 3
+    assert {email(0), email(1), email(2)} <= set(stored_by_email(api))
+    view = await task_view(api, task_id)
+    assert view["status"] == "completed"
+    assert view["processed"] == 3
+
+
+async def test_instant_ten_thousand_items_complete_with_distinct_profiles(make_api):
+    api = await make_api(progression=ProgressionMode.INSTANT)
+    task_id = await api.import_batch(people(10_000))
+
+    data = await api.status(task_id)
+
+    results = assert_completed(data, 10_000)
+    ids = [entry.get("profile_id") for entry in results]
+    assert None not in ids, [e for e in results if "profile_id" not in e][:3]
+    assert len(set(ids)) == 10_000
+    assert await profile_count(api) == 10_000
+
+
+# -- manual --------------------------------------------------------------------------
+
+
+async def test_manual_stays_queued_whatever_the_polls(make_api):
+    api = await make_api(progression=ProgressionMode.MANUAL)
+    task_id = await api.import_batch(people(4))
+
+    for _ in range(20):
+        data = await api.status(task_id)
+        assert data == {"status": "queued", "progress": 0, "result": None}
+
+    assert (await task_view(api, task_id))["processed"] == 0
+    assert await profile_count(api) == 0
+
+
+async def test_manual_advance_moves_one_step(make_api):
+    api = await make_api(progression=ProgressionMode.MANUAL)
+    task_id = await api.import_batch(people(10))
+
+    view = await control_post(api, task_id, "advance")
+
+    assert view["processed"] == 5
+    assert view["status"] == "processing"
+    assert await api.status(task_id) == {"status": "processing", "progress": 50, "result": None}
+    # Polling still does not move a manual task.
+    assert (await task_view(api, task_id))["processed"] == 5
+    assert await profile_count(api) == 5
+
+    view = await control_post(api, task_id, "advance")
+    assert view["processed"] == 10
+    assert view["status"] == "completed"
+    assert_completed(await api.status(task_id), 10)
+
+
+async def test_manual_advance_with_four_steps(make_api):
+    api = await make_api(progression=ProgressionMode.MANUAL, steps=4)
+    task_id = await api.import_batch(people(10))
+
+    processed = [(await control_post(api, task_id, "advance"))["processed"] for _ in range(4)]
+
+    assert processed == [3, 5, 8, 10]
+    assert_completed(await api.status(task_id), 10)
+
+
+async def test_manual_advance_by_items(make_api):
+    api = await make_api(progression=ProgressionMode.MANUAL)
+    task_id = await api.import_batch(people(10))
+
+    view = await control_post(api, task_id, "advance", {"items": 3})
+    assert view["processed"] == 3
+    assert view["status"] == "processing"
+    assert await profile_count(api) == 3
+    stored = stored_by_email(api)
+    assert {email(0), email(1), email(2)} <= set(stored)
+    assert email(3) not in stored
+
+    view = await control_post(api, task_id, "advance", {"items": 4})
+    assert view["processed"] == 7
+    assert (await api.status(task_id))["progress"] == 70
+
+
+async def test_manual_advance_past_the_end_completes(make_api):
+    api = await make_api(progression=ProgressionMode.MANUAL)
+    task_id = await api.import_batch(people(4))
+
+    view = await control_post(api, task_id, "advance", {"items": 100})
+
+    assert view["processed"] == 4
+    assert view["status"] == "completed"
+    assert_completed(await api.status(task_id), 4)
+
+
+@pytest.mark.parametrize("items", [0, -1, "3", 1.5, True])
+async def test_manual_advance_rejects_a_bad_item_count(make_api, items):
+    api = await make_api(progression=ProgressionMode.MANUAL)
+    task_id = await api.import_batch(people(4))
+
+    answer = await api.control("POST", f"/_mock/tasks/{task_id}/advance", json={"items": items})
+
+    assert answer.status == 400, answer.body
+    assert answer.body["error"] == 400
+    assert "items" in answer.body.get("error_debug", "")
+    assert (await task_view(api, task_id))["processed"] == 0
+
+
+async def test_manual_complete_finishes(make_api):
+    api = await make_api(progression=ProgressionMode.MANUAL)
+    task_id = await api.import_batch(people(6))
+
+    view = await control_post(api, task_id, "complete")
+
+    assert view["status"] == "completed"
+    assert view["processed"] == 6
+    results = assert_completed(await api.status(task_id), 6)
+    assert len({entry["profile_id"] for entry in results}) == 6
+    assert await profile_count(api) == 6
+
+
+async def test_manual_complete_after_a_partial_advance_keeps_every_item_once(make_api):
+    api = await make_api(progression=ProgressionMode.MANUAL)
+    task_id = await api.import_batch(people(6))
+    await control_post(api, task_id, "advance", {"items": 2})
+
+    await control_post(api, task_id, "complete")
+
+    results = assert_completed(await api.status(task_id), 6)
+    assert len({entry["profile_id"] for entry in results}) == 6
+    assert await profile_count(api) == 6
+
+
+async def test_manual_fail_gives_a_failed_task_with_the_given_error(make_api):
+    api = await make_api(progression=ProgressionMode.MANUAL)
+    task_id = await api.import_batch(people(4))
+
+    view = await control_post(
+        api, task_id, "fail", {"error": 503, "error_text": "Upstream is down"}
+    )
+    assert view["status"] == "failed"
+
+    data = await api.status(task_id)
+    assert data["status"] == "failed"
+    assert data["result"] == {"error": 503, "error_text": "Upstream is down", "result": []}
+
+
+async def test_a_failed_task_stays_failed(make_api):
+    api = await make_api(progression=ProgressionMode.MANUAL)
+    task_id = await api.import_batch(people(4))
+    await control_post(api, task_id, "advance", {"items": 1})
+    await control_post(api, task_id, "fail", {"error": 500, "error_text": "Boom"})
+
+    await control_post(api, task_id, "advance")
+    await control_post(api, task_id, "complete")
+    data = await api.status(task_id)
+
+    assert data["status"] == "failed"
+    assert data["result"] == {"error": 500, "error_text": "Boom", "result": []}
+    assert (await task_view(api, task_id))["processed"] == 1
+
+
+async def test_polls_task_can_be_failed_midway(api):
+    task_id = await api.import_batch(people(4))
+    await api.status(task_id)
+
+    await control_post(api, task_id, "fail", {"error": 429, "error_text": "Too many requests"})
+
+    for _ in range(3):
+        data = await api.status(task_id)
+        assert data["status"] == "failed"
+        assert data["result"] == {"error": 429, "error_text": "Too many requests", "result": []}
+
+
+async def test_control_on_an_unknown_task_is_404(api):
+    for action in ("advance", "complete", "fail"):
+        answer = await api.control("POST", f"/_mock/tasks/no-such-task/{action}")
+        assert answer.status == 404, (action, answer.body)
+    answer = await api.control("GET", "/_mock/tasks/no-such-task")
+    assert answer.status == 404
+
+
+# -- rate (FakeClock, no sleeps) -----------------------------------------------------
+
+
+async def rate_api(aiohttp_client: Any, rate: float = 10) -> tuple[ApiClient, MockState, FakeClock]:
+    clock = FakeClock()
+    settings = settings_for_tests(progression=ProgressionMode.RATE, rate=rate)
+    state = MockState(settings, clock=clock)
+    client = await aiohttp_client(create_app(settings, state))
+    return ApiClient(client), state, clock
+
+
+async def test_rate_follows_the_clock(aiohttp_client):
+    api, state, clock = await rate_api(aiohttp_client, rate=10)
+    task_id = await api.import_batch(people(20))
+
+    state.engine.rate_tick()
+    assert (await task_view(api, task_id))["processed"] == 0
+    assert (await api.status(task_id))["status"] == "queued"
+
+    clock.advance(0.5)
+    state.engine.rate_tick()
+    view = await task_view(api, task_id)
+    assert view["processed"] == 5
+    data = await api.status(task_id)
+    assert data == {"status": "processing", "progress": 25, "result": None}
+    assert await profile_count(api) == 5
+
+    clock.advance(1.0)
+    state.engine.rate_tick()
+    assert (await task_view(api, task_id))["processed"] == 15
+    assert (await api.status(task_id))["progress"] == 75
+
+    clock.advance(1.0)
+    state.engine.rate_tick()
+    results = assert_completed(await api.status(task_id), 20)
+    assert len({entry["profile_id"] for entry in results}) == 20
+    assert await profile_count(api) == 20
+
+
+async def test_rate_polls_do_not_move_the_task(aiohttp_client):
+    api, state, clock = await rate_api(aiohttp_client, rate=10)
+    task_id = await api.import_batch(people(20))
+    clock.advance(0.3)
+    state.engine.rate_tick()
+
+    for _ in range(10):
+        await api.status(task_id)
+
+    assert (await task_view(api, task_id))["processed"] == 3
+
+
+async def test_rate_profiles_appear_as_the_clock_moves(aiohttp_client):
+    api, state, clock = await rate_api(aiohttp_client, rate=10)
+    task_id = await api.import_batch(people(20))
+
+    clock.advance(0.2)
+    state.engine.rate_tick()
+    stored = stored_by_email(api)
+    assert {email(0), email(1)} <= set(stored)
+    assert email(2) not in stored
+    assert (await task_view(api, task_id))["processed"] == 2
+
+
+async def test_rate_task_can_still_be_completed_by_the_control_api(aiohttp_client):
+    api, state, clock = await rate_api(aiohttp_client, rate=10)
+    task_id = await api.import_batch(people(20))
+    clock.advance(0.4)
+    state.engine.rate_tick()
+
+    await control_post(api, task_id, "complete")
+    clock.advance(5)
+    state.engine.rate_tick()
+
+    results = assert_completed(await api.status(task_id), 20)
+    assert len({entry["profile_id"] for entry in results}) == 20
+    assert await profile_count(api) == 20
+
+
+async def test_rate_resumes_from_the_store_where_it_stopped(tmp_path):
+    db = str(tmp_path / "store.json")
+    settings = settings_for_tests(progression=ProgressionMode.RATE, rate=10, db=db)
+    clock = FakeClock()
+    state = MockState(settings, clock=clock)
+    account = state.catalog.account_for_token("abcdefghijklmnqrstuvwxyz")
+    workflow = state.active_workflow(account, 2)
+    items = people(20)
+    task = await state.engine.submit(
+        NewTask(
+            account=account,
+            workflow_id=workflow.id,
+            db_id=workflow.db_id,
+            options=parse_import_options({"matching": "email", "data": items}),
+            items=items,
+            source="workflows/import_and_start_batch_task",
+            progression=state.progression_for(workflow),
+        )
+    )
+    clock.advance(0.6)
+    state.engine.rate_tick()
+    await state.store.flush()
+    state.store.close()
+
+    reopened_clock = FakeClock()
+    reopened = MockState(settings, clock=reopened_clock)
+    assert reopened.engine.get(task.task_id).processed == 6
+    assert reopened.store.count_profiles() == 6
+    reopened.engine.rate_tick()
+    assert reopened.engine.get(task.task_id).processed == 6  # no jump on resume
+    reopened_clock.advance(1.0)
+    reopened.engine.rate_tick()
+    assert reopened.engine.get(task.task_id).processed == 16
+    reopened_clock.advance(1.0)
+    reopened.engine.rate_tick()
+    resumed = reopened.engine.get(task.task_id)
+    assert resumed.finished
+    assert len({r["profile_id"] for r in resumed.results}) == 20
+    assert reopened.store.count_profiles() == 20
+    await reopened.store.flush()
+    reopened.store.close()
+
+
+# -- per workflow (fixture) ----------------------------------------------------------
+
+
+async def fixture_api(make_api: Any, **settings: Any) -> ApiClient:
+    return await make_api(token=FIXTURE_TOKEN, fixtures=(str(FIXTURE),), **settings)
+
+
+async def test_workflow_manual_progression_overrides_the_server_default(make_api):
+    api = await fixture_api(make_api)  # server default: polls
+    task_id = await api.import_batch(people(4), workflow_id=MANUAL_WORKFLOW)
+
+    for _ in range(5):
+        assert (await api.status(task_id))["status"] == "queued"
+    assert (await task_view(api, task_id))["progression"]["mode"] == "manual"
+
+    await control_post(api, task_id, "advance")
+    assert (await api.status(task_id))["progress"] == 50
+    await control_post(api, task_id, "complete")
+    assert_completed(await api.status(task_id), 4)
+
+
+async def test_workflow_steps_override(make_api):
+    api = await fixture_api(make_api)
+    task_id = await api.import_batch(people(4), workflow_id=FOUR_POLLS_WORKFLOW)
+
+    progress = [(await api.status(task_id))["progress"] for _ in range(4)]
+
+    assert progress == [25, 50, 75, 100]
+    view = await task_view(api, task_id)
+    assert view["progression"]["mode"] == "polls"
+    assert view["progression"]["steps"] == 4
+
+
+async def test_workflow_instant_overrides_a_manual_server(make_api):
+    api = await fixture_api(make_api, progression=ProgressionMode.MANUAL)
+    task_id = await api.import_batch(people(3), workflow_id=INSTANT_WORKFLOW)
+
+    assert await profile_count(api) == 3
+    assert_completed(await api.status(task_id), 3)
+
+
+async def test_workflow_without_progression_follows_the_server(make_api):
+    api = await fixture_api(make_api, progression=ProgressionMode.MANUAL)
+    task_id = await api.import_batch(people(3), workflow_id=DEFAULT_WORKFLOW)
+
+    for _ in range(3):
+        assert (await api.status(task_id))["status"] == "queued"
+
+    api = await fixture_api(make_api)
+    task_id = await api.import_batch(people(2), workflow_id=DEFAULT_WORKFLOW)
+    assert (await api.status(task_id))["progress"] == 50
+    assert_completed(await api.status(task_id), 2)
+
+
+async def test_workflows_of_one_server_progress_independently(make_api):
+    api = await fixture_api(make_api)
+    manual = await api.import_batch(people(2), workflow_id=MANUAL_WORKFLOW)
+    polled = await api.import_batch(people(2, start=10), workflow_id=DEFAULT_WORKFLOW)
+
+    await api.status(polled)
+    await api.status(polled)
+    await api.status(manual)
+
+    assert (await task_view(api, polled))["status"] == "completed"
+    assert (await task_view(api, manual))["status"] == "queued"
+
+
+# -- configured status names ---------------------------------------------------------
+
+
+async def test_configured_status_names_are_answered(make_api):
+    api = await make_api(
+        status_names={
+            "queued": "waiting",
+            "processing": "running",
+            "completed": "success",
+            "failed": "error",
+        }
+    )
+    task_id = await api.import_batch(people(2))
+
+    assert (await api.status(task_id))["status"] == "running"
+    assert (await api.status(task_id))["status"] == "success"
