@@ -38,7 +38,7 @@ def masked_headers(headers: Mapping[str, str]) -> dict[str, str]:
         if name.lower() in MASKED_HEADERS:
             scheme, _, secret = value.partition(" ")
             value = f"{scheme} {mask_token(secret)}" if secret else mask_token(value)
-        shown[name] = value
+        shown[str(name)] = value  # header names are `istr`, which orjson does not take as keys
     return shown
 
 

@@ -122,6 +122,10 @@ async def journal(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         response = await handler(request)
         return response
+    except ConnectionDropped:
+        # The transport is already aborted: this answer is never sent; returning
+        # it keeps aiohttp from logging a dropped connection as a server error.
+        return web.Response(status=499)
     finally:
         # Recorded even when the connection was dropped (response is None).
         state.journal.record(

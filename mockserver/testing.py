@@ -1,0 +1,294 @@
+"""Helpers for tests of code that talks to Altcraft: usable with or without pytest.
+
+`ControlClient(base_url)` wraps the `/_mock/` API (journal, inspection, task
+control, faults, reset, progression); `MockServerProcess` starts the real
+server as a process on a free port. Only the standard library is used, so a
+client team's test suite needs nothing else.
+
+    with MockServerProcess() as server:
+        mock = server.client()
+        mock.add_fault(action="rate_limit", times=1, retry_after=2)
+        ...  # run the code under test against server.url
+        assert mock.requests(method="workflows/import_and_start_batch_task")
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+DEFAULT_TOKEN = "abcdefghijklmnqrstuvwxyz"  # the shipped fixture's token
+FINISHED = ("completed", "failed")
+
+
+class ControlError(RuntimeError):
+    """A /_mock/ call failed; carries the HTTP status and the answer body."""
+
+    def __init__(self, status: int, body: Any) -> None:
+        super().__init__(f"HTTP {status}: {body}")
+        self.status = status
+        self.body = body
+
+
+class ControlClient:
+    """The mock's own API, from Python."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        token: str = DEFAULT_TOKEN,
+        admin_token: str | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        self.url = base_url.rstrip("/")
+        self.token = token
+        self.admin_token = admin_token
+        self.timeout = timeout
+
+    # -- plumbing ----------------------------------------------------------------
+    def _call(
+        self,
+        method: str,
+        path: str,
+        body: Mapping[str, Any] | None = None,
+        query: Mapping[str, Any] | None = None,
+    ) -> Any:
+        params = {k: v for k, v in (query or {}).items() if v is not None}
+        url = self.url + path + ("?" + urllib.parse.urlencode(params) if params else "")
+        data = json.dumps(body).encode() if body is not None else None
+        headers = {"Content-Type": "application/json"}
+        if self.admin_token:
+            headers["Authorization"] = f"Bearer {self.admin_token}"
+        request = urllib.request.Request(url, data=data, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as answer:
+                return json.loads(answer.read() or b"null")
+        except urllib.error.HTTPError as error:
+            payload = error.read()
+            try:
+                detail = json.loads(payload)
+            except ValueError:
+                detail = payload.decode(errors="replace")
+            raise ControlError(error.code, detail) from None
+
+    def api(self, method: str, body: Mapping[str, Any] | None = None) -> Any:
+        """Call a vendor method (token added) and return the answer body."""
+        payload = {"token": self.token, **(body or {})}
+        return self._call("POST", f"/api/v1.1/{method}", payload)
+
+    # -- health and reset ------------------------------------------------------------
+    def health(self) -> dict[str, Any]:
+        return self._call("GET", "/_mock/health")
+
+    def reset(self, *, account: str | None = None, scopes: Sequence[str] | None = None) -> Any:
+        body: dict[str, Any] = {}
+        if account is not None:
+            body["account"] = account
+        if scopes is not None:
+            body["scopes"] = list(scopes)
+        return self._call("POST", "/_mock/reset", body)
+
+    def load_fixtures(self, document: Mapping[str, Any]) -> Any:
+        return self._call("POST", "/_mock/fixtures", document)
+
+    # -- journal -------------------------------------------------------------------
+    def requests(
+        self,
+        *,
+        path: str | None = None,
+        method: str | None = None,
+        account: str | None = None,
+        token: str | None = None,
+        error: int | None = None,
+        since: int | str | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Journal entries, oldest first (`method` is the vendor method name)."""
+        query = {
+            "path": path,
+            "method": method,
+            "account": account,
+            "token": token,
+            "error": error,
+            "since": since,
+            "limit": limit,
+        }
+        return self._call("GET", "/_mock/requests", query=query)["requests"]
+
+    def clear_requests(self) -> None:
+        self._call("DELETE", "/_mock/requests")
+
+    # -- inspection ----------------------------------------------------------------
+    def profiles(
+        self,
+        *,
+        account: str | None = None,
+        db_id: int | None = None,
+        email: str | None = None,
+        phone: str | None = None,
+        profile_id: str | None = None,
+        limit: int | None = None,
+        **fields: Any,
+    ) -> list[dict[str, Any]]:
+        """Stored profiles; extra keyword arguments filter custom fields (`CRM_ID="42"`)."""
+        query: dict[str, Any] = {
+            "account": account,
+            "db_id": db_id,
+            "email": email,
+            "phone": phone,
+            "profile_id": profile_id,
+            "limit": limit,
+        }
+        query.update({f"field.{name}": value for name, value in fields.items()})
+        return self._call("GET", "/_mock/profiles", query=query)["profiles"]
+
+    def engagements(self, workflow_id: int | None = None, **filters: Any) -> list[dict[str, Any]]:
+        query = {"workflow_id": workflow_id, **filters}
+        return self._call("GET", "/_mock/engagements", query=query)["engagements"]
+
+    def tasks(self) -> list[dict[str, Any]]:
+        return self._call("GET", "/_mock/tasks")["tasks"]
+
+    def task(self, task_id: str) -> dict[str, Any]:
+        return self._call("GET", f"/_mock/tasks/{urllib.parse.quote(task_id)}")
+
+    # -- task control ----------------------------------------------------------------
+    def advance(self, task_id: str, items: int | None = None) -> dict[str, Any]:
+        body = {} if items is None else {"items": items}
+        return self._call("POST", f"/_mock/tasks/{urllib.parse.quote(task_id)}/advance", body)
+
+    def complete(self, task_id: str) -> dict[str, Any]:
+        return self._call("POST", f"/_mock/tasks/{urllib.parse.quote(task_id)}/complete", {})
+
+    def fail(self, task_id: str, error: int = 500, error_text: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"error": error}
+        if error_text is not None:
+            body["error_text"] = error_text
+        return self._call("POST", f"/_mock/tasks/{urllib.parse.quote(task_id)}/fail", body)
+
+    def set_progression(
+        self,
+        default: Mapping[str, Any] | None = None,
+        workflows: Mapping[int, Mapping[str, Any]] | None = None,
+    ) -> Any:
+        body: dict[str, Any] = {}
+        if default is not None:
+            body["default"] = dict(default)
+        if workflows:
+            body["workflows"] = {str(k): dict(v) for k, v in workflows.items()}
+        return self._call("PUT", "/_mock/progression", body)
+
+    def set_task_progression(self, task_id: str, mode: str, **params: Any) -> dict[str, Any]:
+        path = f"/_mock/tasks/{urllib.parse.quote(task_id)}/progression"
+        return self._call("PUT", path, {"mode": mode, **params})
+
+    def wait_for_task(
+        self, task_id: str, status: str | Sequence[str] = FINISHED, timeout: float = 10.0
+    ) -> dict[str, Any]:
+        """Wait until the task has `status` (default: finished). Reads the control
+        view, so waiting never advances a `polls` task the way `tasks/status` does."""
+        wanted = (status,) if isinstance(status, str) else tuple(status)
+        deadline = time.monotonic() + timeout
+        while True:
+            task = self.task(task_id)
+            if task["status"] in wanted:
+                return task
+            if time.monotonic() >= deadline:
+                raise TimeoutError(
+                    f"task {task_id} is {task['status']!r}, not {wanted} after {timeout}s"
+                )
+            time.sleep(0.02)
+
+    # -- faults ------------------------------------------------------------------------
+    def add_fault(self, action: str, *, match: Mapping[str, Any] | None = None, **rule: Any) -> Any:
+        """Add a fault rule, e.g. `add_fault("error", error=503, times=1)`."""
+        body: dict[str, Any] = {"action": action, **rule}
+        if match:
+            body["match"] = dict(match)
+        return self._call("POST", "/_mock/faults", body)
+
+    def faults(self) -> list[dict[str, Any]]:
+        return self._call("GET", "/_mock/faults")["faults"]
+
+    def remove_fault(self, fault_id: str) -> None:
+        self._call("DELETE", f"/_mock/faults/{urllib.parse.quote(fault_id)}")
+
+    def clear_faults(self) -> None:
+        self._call("DELETE", "/_mock/faults")
+
+
+class MockServerProcess:
+    """The real server as a child process on a free port; a context manager."""
+
+    def __init__(
+        self,
+        args: Sequence[str] = (),
+        *,
+        db: str = ":memory:",
+        startup_timeout: float = 20.0,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.args = list(args)
+        self.db = db
+        self.startup_timeout = startup_timeout
+        self.env = env
+        self.process: subprocess.Popen[str] | None = None
+        self.url = ""
+
+    def start(self) -> MockServerProcess:
+        command = [sys.executable, "-m", "mockserver", "serve", "--port", "0", "--db", self.db]
+        environment = {**os.environ, **(self.env or {})}
+        environment.pop("ALTCRAFT_MOCK_PORT", None)  # --port 0 wins anyway; keep it explicit
+        self.process = subprocess.Popen(
+            [*command, *self.args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env=environment,
+        )
+        self.url = self._read_url()
+        self.client().health()
+        return self
+
+    def _read_url(self) -> str:
+        assert self.process is not None and self.process.stdout is not None
+        deadline = time.monotonic() + self.startup_timeout
+        while time.monotonic() < deadline:
+            line = self.process.stdout.readline()
+            if line.startswith("listening on "):
+                return line.split()[-1]
+            if not line and self.process.poll() is not None:
+                break
+        self.stop()
+        raise RuntimeError("altcraft-mock did not start (no 'listening on' line)")
+
+    def client(self, **kwargs: Any) -> ControlClient:
+        return ControlClient(self.url, **kwargs)
+
+    def stop(self, timeout: float = 10.0) -> int | None:
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+    def __enter__(self) -> MockServerProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
