@@ -49,11 +49,20 @@ class ControlClient:
         token: str = DEFAULT_TOKEN,
         admin_token: str | None = None,
         timeout: float = 30.0,
+        scoped: bool = False,
     ) -> None:
+        """`scoped=True`: journal and inspection show only this token's account
+        (for a server shared by parallel test runs, each with its own token)."""
         self.url = base_url.rstrip("/")
         self.token = token
         self.admin_token = admin_token
         self.timeout = timeout
+        self.scoped = scoped
+
+    def _scope(self, query: dict[str, Any]) -> dict[str, Any]:
+        if self.scoped and query.get("account") is None:
+            query.setdefault("token", self.token)
+        return query
 
     # -- plumbing ----------------------------------------------------------------
     def _call(
@@ -90,10 +99,19 @@ class ControlClient:
     def health(self) -> dict[str, Any]:
         return self._call("GET", "/_mock/health")
 
-    def reset(self, *, account: str | None = None, scopes: Sequence[str] | None = None) -> Any:
+    def reset(
+        self,
+        *,
+        account: str | None = None,
+        token: str | None = None,
+        scopes: Sequence[str] | None = None,
+    ) -> Any:
+        """Back to the fixtures: everything, one account, or one token's account."""
         body: dict[str, Any] = {}
         if account is not None:
             body["account"] = account
+        if token is not None:
+            body["token"] = token
         if scopes is not None:
             body["scopes"] = list(scopes)
         return self._call("POST", "/_mock/reset", body)
@@ -123,7 +141,7 @@ class ControlClient:
             "since": since,
             "limit": limit,
         }
-        return self._call("GET", "/_mock/requests", query=query)["requests"]
+        return self._call("GET", "/_mock/requests", query=self._scope(query))["requests"]
 
     def clear_requests(self) -> None:
         self._call("DELETE", "/_mock/requests")
@@ -150,10 +168,10 @@ class ControlClient:
             "limit": limit,
         }
         query.update({f"field.{name}": value for name, value in fields.items()})
-        return self._call("GET", "/_mock/profiles", query=query)["profiles"]
+        return self._call("GET", "/_mock/profiles", query=self._scope(query))["profiles"]
 
     def engagements(self, workflow_id: int | None = None, **filters: Any) -> list[dict[str, Any]]:
-        query = {"workflow_id": workflow_id, **filters}
+        query = self._scope({"workflow_id": workflow_id, **filters})
         return self._call("GET", "/_mock/engagements", query=query)["engagements"]
 
     def tasks(self) -> list[dict[str, Any]]:

@@ -23,6 +23,8 @@ from mockserver.config import settings_for_tests
 from mockserver.schemas import SchemaSet
 from mockserver.state import MockState
 
+pytest_plugins = ["pytester"]
+
 TOKEN = "abcdefghijklmnqrstuvwxyz"  # the reference page's token, in the default fixture
 BATCH_TASK = "workflows/import_and_start_batch_task"
 STATUS = "tasks/status"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from aiohttp import web
 
 from mockserver import __version__
@@ -17,6 +19,7 @@ async def health(request: web.Request) -> web.Response:
             "status": "ok",
             "version": __version__,
             "uptime_seconds": round(state.uptime(), 3),
+            "pid": os.getpid(),
             "counts": {
                 "accounts": len(state.catalog.accounts),
                 "profiles": state.store.count_profiles(),

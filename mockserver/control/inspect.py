@@ -1,7 +1,8 @@
 """State inspection: `GET /_mock/profiles`, `GET /_mock/engagements`.
 
-Profiles filter by account, db_id, email, phone, profile_id and any custom
-field as `field.NAME=value`; both lists page with `limit` and `offset`.
+Profiles filter by account (or `token`: that token's account), db_id, email,
+phone, profile_id and any custom field as `field.NAME=value`; both lists page
+with `limit` and `offset`.
 """
 
 from __future__ import annotations
@@ -48,9 +49,19 @@ def _profile_matches(profile: Mapping[str, Any], query: Mapping[str, str]) -> bo
     return True
 
 
+def _scoped(request: web.Request) -> dict[str, str]:
+    """The query, with `token` turned into the token's `account` (unknown: no account)."""
+    query = dict(request.query)
+    token = query.pop("token", None)
+    if token is not None:
+        owner = request.app[STATE].catalog.account_for_token(token)
+        query["account"] = owner.name if owner is not None else "\0no such account"
+    return query
+
+
 async def list_profiles(request: web.Request) -> web.Response:
     state = request.app[STATE]
-    query = dict(request.query)
+    query = _scoped(request)
     found = (
         profile_view(profile)
         for profile in state.store.profiles(query.get("account"), int_param(query, "db_id"))
@@ -62,7 +73,7 @@ async def list_profiles(request: web.Request) -> web.Response:
 
 async def list_engagements(request: web.Request) -> web.Response:
     state = request.app[STATE]
-    query = dict(request.query)
+    query = _scoped(request)
     workflow_id = int_param(query, "workflow_id")
     wanted = {
         key: query[key] for key in ("account", "profile_id", "task_id", "source") if key in query

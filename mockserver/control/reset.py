@@ -15,6 +15,12 @@ async def reset(request: web.Request) -> web.Response:
     body = await read_control_json(request, "control/reset")
     state = request.app[STATE]
     account = body.get("account")
+    if "token" in body:
+        # A test run that shares a server resets only its own token's account.
+        owner = state.account_for_token(body["token"])
+        if owner is None:
+            raise InvalidRequest("token: unknown API token")
+        account = owner.name
     if account is not None and account not in state.catalog.accounts:
         raise InvalidRequest(f"account: no account {account!r}")
     scopes = body.get("scopes", RESET_SCOPES)
