@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 ARGS   ?=
 
-.PHONY: run test lint format clean
+.PHONY: run test lint format openapi clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (set PYTHON=...)")'
@@ -34,6 +34,9 @@ lint: $(VENV)/.installed-test
 format: $(VENV)/.installed-test
 	$(BIN)/ruff format mockserver tests
 	$(BIN)/ruff check --fix mockserver tests
+
+openapi: $(VENV)/.installed
+	$(BIN)/python -m mockserver openapi > openapi.json
 
 clean:
 	rm -rf $(VENV) .altcraft-mock .pytest_cache .ruff_cache

@@ -12,7 +12,7 @@ from aiohttp import web
 from mockserver.api import API_METHODS
 from mockserver.app_keys import SETTINGS, STATE
 from mockserver.config import Settings
-from mockserver.control import CONTROL_MODULES
+from mockserver.control import add_control_routes
 from mockserver.middleware import admin_token, error_envelope, journal
 from mockserver.routing import ApiRouter
 from mockserver.state import MockState
@@ -33,8 +33,7 @@ def create_app(settings: Settings, state: MockState | None = None) -> web.Applic
     async def vendor_api(request: web.Request) -> web.StreamResponse:
         return await router.answer(request.app[STATE], request)
 
-    for module in CONTROL_MODULES:
-        module.add_routes(app)
+    add_control_routes(app)
     # Last: everything else, so unknown paths get the envelope, never a redirect.
     app.router.add_route("*", "/{tail:.*}", vendor_api)
     app.cleanup_ctx.append(_background_work)

@@ -48,6 +48,7 @@ def _parser() -> argparse.ArgumentParser:
         "--port", type=int, default=None, help="port (default $ALTCRAFT_MOCK_PORT or 8080)"
     )
     check.add_argument("--wait", type=float, default=0.0, help="keep trying this many seconds")
+    commands.add_parser("openapi", help="print the OpenAPI 3.1 document (JSON) and exit")
     fixtures = commands.add_parser("check-fixtures", help="validate fixture files and exit")
     fixtures.add_argument("paths", nargs="*", help="files or folders (default: the shipped ones)")
     return parser
@@ -59,6 +60,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _serve_command(vars(args))
     if args.command == "healthcheck":
         return _healthcheck(args.url, args.port, args.wait)
+    if args.command == "openapi":
+        return _print_openapi()
     return _check_fixtures(args.paths)
 
 
@@ -135,6 +138,16 @@ def _health_problem(url: str) -> str | None:
     except (urllib.error.URLError, OSError, ValueError) as exc:
         return f"{url}: {exc}"
     return None if body.get("status") == "ok" else f"{url}: status {body.get('status')!r}"
+
+
+def _print_openapi() -> int:
+    from mockserver.api import API_METHODS
+    from mockserver.control import CONTROL_ROUTES
+    from mockserver.openapi import build_document
+
+    document = build_document(SchemaSet(), API_METHODS, CONTROL_ROUTES)
+    print(json.dumps(document, indent=2, ensure_ascii=False))
+    return 0
 
 
 def _check_fixtures(paths: list[str]) -> int:

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from mockserver.app_keys import STATE
 from mockserver.control.common import read_control_json
+from mockserver.control.routes import ControlRoute
 from mockserver.envelope import json_response
 from mockserver.errors import InvalidRequest, MethodNotFound
 
@@ -51,9 +52,42 @@ async def delete_fault(request: web.Request) -> web.Response:
     return json_response({"status": "ok"})
 
 
-def add_routes(app: web.Application) -> None:
-    app.router.add_post("/_mock/faults", add_fault)
-    app.router.add_get("/_mock/faults", list_faults)
-    app.router.add_delete("/_mock/faults", delete_faults)
-    app.router.add_get("/_mock/faults/{fault_id}", get_fault)
-    app.router.add_delete("/_mock/faults/{fault_id}", delete_fault)
+ROUTES = (
+    ControlRoute(
+        "POST",
+        "/_mock/faults",
+        add_fault,
+        "Add a fault rule",
+        "control/fault",
+        "control/fault.response",
+        status=201,
+    ),
+    ControlRoute(
+        "GET",
+        "/_mock/faults",
+        list_faults,
+        "Fault rules with their counters",
+        response_schema="control/faults.response",
+    ),
+    ControlRoute(
+        "DELETE",
+        "/_mock/faults",
+        delete_faults,
+        "Remove every fault rule",
+        response_schema="control/ok.response",
+    ),
+    ControlRoute(
+        "GET",
+        "/_mock/faults/{fault_id}",
+        get_fault,
+        "One fault rule",
+        response_schema="control/fault.response",
+    ),
+    ControlRoute(
+        "DELETE",
+        "/_mock/faults/{fault_id}",
+        delete_fault,
+        "Remove one fault rule",
+        response_schema="control/ok.response",
+    ),
+)

@@ -6,6 +6,7 @@ from aiohttp import web
 
 from mockserver.app_keys import STATE
 from mockserver.control.common import read_control_json
+from mockserver.control.routes import ControlRoute
 from mockserver.envelope import json_response
 from mockserver.errors import InvalidRequest
 from mockserver.store.fixtures import FixtureError
@@ -22,5 +23,13 @@ async def load_fixture(request: web.Request) -> web.Response:
     return json_response({"status": "ok", **added})
 
 
-def add_routes(app: web.Application) -> None:
-    app.router.add_post("/_mock/fixtures", load_fixture)
+ROUTES = (
+    ControlRoute(
+        "POST",
+        "/_mock/fixtures",
+        load_fixture,
+        "Load more fixture data at run time",
+        "fixtures.schema",
+        "control/ok.response",
+    ),
+)

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from mockserver import __version__
 from mockserver.app_keys import STATE
+from mockserver.control.routes import ControlRoute
 from mockserver.envelope import json_response
 
 
@@ -42,5 +43,12 @@ async def health(request: web.Request) -> web.Response:
     )
 
 
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/_mock/health", health)
+ROUTES = (
+    ControlRoute(
+        "GET",
+        "/_mock/health",
+        health,
+        "Readiness, version, uptime, counts",
+        response_schema="control/health.response",
+    ),
+)

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from mockserver.app_keys import STATE
 from mockserver.control.common import int_param, page
+from mockserver.control.routes import ControlRoute, QueryParam
 from mockserver.domain.values import email_key, phone_key
 from mockserver.envelope import json_response
 
@@ -88,6 +89,41 @@ async def list_engagements(request: web.Request) -> web.Response:
     return json_response({"engagements": engagements, "total": total})
 
 
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/_mock/profiles", list_profiles)
-    app.router.add_get("/_mock/engagements", list_engagements)
+PAGING = (
+    QueryParam("limit", "page size (default 100)", "integer"),
+    QueryParam("offset", "entries to skip", "integer"),
+)
+ROUTES = (
+    ControlRoute(
+        "GET",
+        "/_mock/profiles",
+        list_profiles,
+        "Stored profiles",
+        response_schema="control/profiles.response",
+        query=(
+            QueryParam("account", "account name"),
+            QueryParam("token", "an API token: its account"),
+            QueryParam("db_id", "database id", "integer"),
+            QueryParam("email", "email, compared case-insensitively"),
+            QueryParam("phone", "phone, compared by digits"),
+            QueryParam("profile_id", "profile id"),
+            *PAGING,
+        ),
+    ),
+    ControlRoute(
+        "GET",
+        "/_mock/engagements",
+        list_engagements,
+        "Profiles engaged in workflows",
+        response_schema="control/engagements.response",
+        query=(
+            QueryParam("workflow_id", "workflow id", "integer"),
+            QueryParam("account", "account name"),
+            QueryParam("token", "an API token: its account"),
+            QueryParam("profile_id", "profile id"),
+            QueryParam("task_id", "task id"),
+            QueryParam("source", "vendor method that engaged"),
+            *PAGING,
+        ),
+    ),
+)

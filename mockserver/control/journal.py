@@ -7,6 +7,7 @@ from aiohttp import web
 
 from mockserver.app_keys import STATE
 from mockserver.control.common import int_param
+from mockserver.control.routes import ControlRoute, QueryParam
 from mockserver.envelope import json_response
 from mockserver.journal import JournalFilter
 from mockserver.paths import normalize_path
@@ -45,6 +46,28 @@ async def clear_requests(request: web.Request) -> web.Response:
     return json_response({"status": "ok"})
 
 
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/_mock/requests", list_requests)
-    app.router.add_delete("/_mock/requests", clear_requests)
+ROUTES = (
+    ControlRoute(
+        "GET",
+        "/_mock/requests",
+        list_requests,
+        "The request journal, oldest first",
+        response_schema="control/requests.response",
+        query=(
+            QueryParam("path", "request path"),
+            QueryParam("method", "vendor method name, e.g. tasks/status"),
+            QueryParam("account", "account name"),
+            QueryParam("token", "API token"),
+            QueryParam("error", "error code of the answer", "integer"),
+            QueryParam("since", "entries after this id, or at/after this ISO time"),
+            QueryParam("limit", "the newest N", "integer"),
+        ),
+    ),
+    ControlRoute(
+        "DELETE",
+        "/_mock/requests",
+        clear_requests,
+        "Clear the journal",
+        response_schema="control/ok.response",
+    ),
+)

@@ -7,6 +7,7 @@ from aiohttp import web
 
 from mockserver.app_keys import STATE
 from mockserver.control.common import read_control_json
+from mockserver.control.routes import ControlRoute
 from mockserver.control.tasks import task_view
 from mockserver.domain.catalog import ProgressionOverride
 from mockserver.envelope import json_response
@@ -38,7 +39,28 @@ async def put_task_progression(request: web.Request) -> web.Response:
     return json_response(task_view(task))
 
 
-def add_routes(app: web.Application) -> None:
-    app.router.add_put("/_mock/progression", put_progression)
-    app.router.add_get("/_mock/progression", get_progression)
-    app.router.add_put("/_mock/tasks/{task_id}/progression", put_task_progression)
+ROUTES = (
+    ControlRoute(
+        "PUT",
+        "/_mock/progression",
+        put_progression,
+        "Progression of new tasks",
+        "control/progression",
+        "control/progression.response",
+    ),
+    ControlRoute(
+        "GET",
+        "/_mock/progression",
+        get_progression,
+        "Effective progression",
+        response_schema="control/progression.response",
+    ),
+    ControlRoute(
+        "PUT",
+        "/_mock/tasks/{task_id}/progression",
+        put_task_progression,
+        "Change one task's progression",
+        "control/task_progression",
+        "control/task.response",
+    ),
+)

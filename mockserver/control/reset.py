@@ -6,6 +6,7 @@ from aiohttp import web
 
 from mockserver.app_keys import STATE
 from mockserver.control.common import read_control_json
+from mockserver.control.routes import ControlRoute
 from mockserver.envelope import json_response
 from mockserver.errors import InvalidRequest
 from mockserver.state import RESET_SCOPES
@@ -36,5 +37,13 @@ async def reset(request: web.Request) -> web.Response:
     )
 
 
-def add_routes(app: web.Application) -> None:
-    app.router.add_post("/_mock/reset", reset)
+ROUTES = (
+    ControlRoute(
+        "POST",
+        "/_mock/reset",
+        reset,
+        "Back to the fixtures (all, an account, scopes)",
+        "control/reset",
+        "control/ok.response",
+    ),
+)

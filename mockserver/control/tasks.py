@@ -12,6 +12,7 @@ from aiohttp import web
 
 from mockserver.app_keys import STATE
 from mockserver.control.common import read_control_json
+from mockserver.control.routes import ControlRoute
 from mockserver.envelope import json_response
 from mockserver.errors import text_for_code
 from mockserver.tasks.model import Task
@@ -73,9 +74,42 @@ async def fail(request: web.Request) -> web.Response:
     return json_response(task_view(task))
 
 
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/_mock/tasks", list_tasks)
-    app.router.add_get("/_mock/tasks/{task_id}", get_task)
-    app.router.add_post("/_mock/tasks/{task_id}/advance", advance)
-    app.router.add_post("/_mock/tasks/{task_id}/complete", complete)
-    app.router.add_post("/_mock/tasks/{task_id}/fail", fail)
+ROUTES = (
+    ControlRoute(
+        "GET",
+        "/_mock/tasks",
+        list_tasks,
+        "All tasks (without item results)",
+        response_schema="control/tasks.response",
+    ),
+    ControlRoute(
+        "GET",
+        "/_mock/tasks/{task_id}",
+        get_task,
+        "One task with its item results",
+        response_schema="control/task.response",
+    ),
+    ControlRoute(
+        "POST",
+        "/_mock/tasks/{task_id}/advance",
+        advance,
+        "One step, or N more items",
+        "control/advance",
+        "control/task.response",
+    ),
+    ControlRoute(
+        "POST",
+        "/_mock/tasks/{task_id}/complete",
+        complete,
+        "Process the rest now",
+        response_schema="control/task.response",
+    ),
+    ControlRoute(
+        "POST",
+        "/_mock/tasks/{task_id}/fail",
+        fail,
+        "End the task as failed",
+        "control/fail",
+        "control/task.response",
+    ),
+)
