@@ -1,0 +1,29 @@
+# altcraft-mock as a service container. Built by your CI (`docker build -t altcraft-mock .`);
+# tests/e2e/test_dockerfile.py runs this file's commands in a fresh virtualenv.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    ALTCRAFT_MOCK_HOST=0.0.0.0 \
+    ALTCRAFT_MOCK_PORT=8080 \
+    ALTCRAFT_MOCK_DB=/data/store.json
+
+RUN useradd --create-home --uid 10001 mock && mkdir -p /data && chown mock /data
+
+# The package from the build context (a plain install: schemas/ and fixtures/ ship inside).
+COPY pyproject.toml README.md /src/
+COPY mockserver /src/mockserver
+COPY schemas /src/schemas
+COPY fixtures /src/fixtures
+RUN pip install --no-cache-dir /src && rm -rf /src
+
+# Build-time smoke test: the console script and the package import.
+RUN python -m mockserver --help
+
+USER mock
+VOLUME ["/data"]
+EXPOSE 8080
+STOPSIGNAL SIGTERM
+HEALTHCHECK --interval=5s --timeout=3s --start-period=10s --retries=5 \
+    CMD ["python", "-m", "mockserver", "healthcheck"]
+CMD ["python", "-m", "mockserver", "serve"]
