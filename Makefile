@@ -28,12 +28,12 @@ test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest $(ARGS)
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check mockserver tests examples bench
-	$(BIN)/ruff format --check mockserver tests examples bench
+	$(BIN)/ruff check mockserver tests examples
+	$(BIN)/ruff format --check mockserver tests examples
 
 format: $(VENV)/.installed-test
-	$(BIN)/ruff format mockserver tests examples bench
-	$(BIN)/ruff check --fix mockserver tests examples bench
+	$(BIN)/ruff format mockserver tests examples
+	$(BIN)/ruff check --fix mockserver tests examples
 
 openapi: $(VENV)/.installed
 	$(BIN)/python -m mockserver openapi > openapi.json
