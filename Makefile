@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 ARGS   ?=
 
-.PHONY: run test lint format openapi clean
+.PHONY: run test browser lint format openapi clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (set PYTHON=...)")'
@@ -24,8 +24,12 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed
 	$(BIN)/python -m mockserver serve $(ARGS)
 
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test browser
 	$(BIN)/python -m pytest $(ARGS)
+
+# Debian's chromium for the dashboard tests, when missing and installable (never fails).
+browser:
+	@sh scripts/ensure-browser.sh
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check mockserver tests examples

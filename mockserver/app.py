@@ -48,5 +48,5 @@ async def _background_work(app: web.Application) -> AsyncIterator[None]:
     worker.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await worker
-    await state.store.flush()
+    await state.store.flush(compact=True)
     state.store.close()

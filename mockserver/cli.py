@@ -23,6 +23,7 @@ from aiohttp import web
 from mockserver import __version__
 from mockserver.app import create_app
 from mockserver.config import ConfigError, Settings, add_arguments, load_settings
+from mockserver.journal import mask_secrets
 from mockserver.schemas import SchemaError, SchemaSet
 from mockserver.state import MockState
 from mockserver.store.fixtures import FixtureError, load_fixtures
@@ -31,6 +32,22 @@ from mockserver.store.storage import StoreFileError
 log = logging.getLogger("mockserver")
 
 ACCESS_LOG_FORMAT = '%a "%r" %s %b %Tfs'
+
+
+class SecretsMasked(logging.Filter):
+    """Tokens never reach the log: `?token=`, `"token": "…"` and Bearer values are
+    shown as `abcd…` in every line, the access log's request line and tracebacks included."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = mask_secrets(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = mask_secrets(record.exc_text)
+        return True
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -77,6 +94,8 @@ def _serve_command(flags: dict) -> int:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(SecretsMasked())
     try:
         state = MockState(settings)
     except (FixtureError, SchemaError, StoreFileError) as exc:
@@ -94,9 +113,21 @@ def _serve_command(flags: dict) -> int:
 
 
 async def serve(settings: Settings, state: MockState) -> None:
+    # Journal ids go on from the ones the stored tasks name (`request_id`), so an
+    # entry of this run never passes for the request that created an older task.
+    state.journal.continue_after(
+        max((doc.get("request_id") or 0 for doc in state.store.tasks()), default=0)
+    )
     app = create_app(settings, state)
     runner = web.AppRunner(
-        app, handle_signals=False, access_log_format=ACCESS_LOG_FORMAT, shutdown_timeout=30
+        app,
+        handle_signals=False,
+        access_log_format=ACCESS_LOG_FORMAT,
+        shutdown_timeout=30,
+        # aiohttp closes a connection whose request head has not arrived this long
+        # after it connected (or after the previous answer): a client trickling its
+        # headers a byte at a time is cut off. The body's deadline is read_body's.
+        keepalive_timeout=settings.read_timeout,
     )
     await runner.setup()
     try:

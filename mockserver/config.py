@@ -64,6 +64,7 @@ class Settings:
     http_status: HttpStatusPolicy = HttpStatusPolicy.ALWAYS_200
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_items: int | None = None
+    read_timeout: float = 30.0
     task_id_format: TaskIdFormat = TaskIdFormat.UUID
     status_names: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_STATUS_NAMES))
     journal_size: int = 1000
@@ -177,6 +178,11 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("max_body_bytes", _positive_int, "request body limit (default 10 MB)"),
     Option("max_items", _positive_int, "refuse batches above this many items (default: none)"),
+    Option(
+        "read_timeout",
+        _positive_float,
+        "seconds a client has to send a request's head, then its body (default 30)",
+    ),
     Option(
         "task_id_format",
         _choice(TaskIdFormat),

@@ -8,31 +8,65 @@ answer; by default every answer is HTTP 200 with the code in the body
 
 from __future__ import annotations
 
+import asyncio
+import json
+from collections.abc import Iterator
 from typing import Any
 
 import orjson
 from aiohttp import web
 
 from mockserver.config import HttpStatusPolicy
-from mockserver.errors import BODY_TOO_LARGE_DEBUG, OK_TEXT, InvalidRequest
+from mockserver.errors import BODY_TOO_LARGE_DEBUG, OK_TEXT, AltcraftError, InvalidRequest
 
 JSON_CONTENT_TYPE = "application/json"
 
+#: Content types a JSON body is accepted under besides JSON's own (SPEC §1 tolerates a
+#: missing one): curl's and urllib's default form type, a bare text type, and the raw
+#: bytes type of HTTP clients that were handed an already-encoded body (aiohttp's).
+TOLERATED_CONTENT_TYPES = frozenset(
+    {"application/x-www-form-urlencoded", "text/plain", "application/octet-stream"}
+)
 
-async def read_body(request: web.Request, limit: int) -> bytes:
-    """The request body, refused as soon as it passes `limit` bytes.
+#: The deepest nesting a body may have: an item's `json` field sits about six levels
+#: down, and a stored document adds a few levels more to what a body holds, which must
+#: stay under the 254 levels orjson writes, or the store file could not be written again.
+MAX_DEPTH = 64
+
+#: The integer range of the vendor's 64-bit fields; orjson turns integers past 64 bits
+#: into floats without a word, so they are caught here instead.
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1
+
+
+async def read_body(request: web.Request, limit: int, timeout: float | None = None) -> bytes:
+    """The request body, refused as soon as it passes `limit` bytes or `timeout` seconds.
 
     A declared Content-Length over the limit is refused before any of the
     body is read; a chunked body is counted as it arrives, so an endless
-    upload never sits in memory whole.
+    upload never sits in memory whole. The body must arrive within
+    `--read-timeout` seconds of its head (`timeout`, default from the
+    settings), so a client sending a byte a second is cut off; the server's
+    other clients are answered meanwhile.
     """
     if request.content_length is not None and request.content_length > limit:
         raise InvalidRequest(BODY_TOO_LARGE_DEBUG)
+    from mockserver.app_keys import BODY_NOTE, SETTINGS  # app_keys imports the whole state
+
+    if timeout is None:
+        settings = request.app.get(SETTINGS)
+        timeout = settings.read_timeout if settings is not None else None
     received = bytearray()
-    async for chunk in request.content.iter_any():
-        received += chunk
-        if len(received) > limit:
-            raise InvalidRequest(BODY_TOO_LARGE_DEBUG)
+    try:
+        async with asyncio.timeout(timeout):
+            async for chunk in request.content.iter_any():
+                received += chunk
+                if len(received) > limit:
+                    raise InvalidRequest(BODY_TOO_LARGE_DEBUG)
+    except TimeoutError:
+        request[BODY_NOTE] = f"not received within {timeout:g} s: not read"
+        raise InvalidRequest(
+            f"http: request body not received within {timeout:g} s (--read-timeout)"
+        ) from None
     return bytes(received)
 
 
@@ -41,21 +75,134 @@ def parse_json_object(raw: bytes, content_type: str | None = None) -> dict[str, 
 
     The body decides, not the Content-Type header: `curl -d` sends JSON as
     `application/x-www-form-urlencoded`, and SPEC §1 tolerates a missing type.
-    A declared non-JSON type is named in the error when the body does not parse.
+    A declared non-JSON type is named in the error when the body does not parse;
+    a type that declares another format (XML, a multipart form, an image) is
+    refused even when the body happens to parse.
+
+    A body that parses is refused when it could not be kept or answered
+    faithfully: nested deeper than MAX_DEPTH, a key given twice in one object
+    (orjson would keep the last one silently), a NUL character in a string, or
+    an integer outside the 64-bit range (orjson would turn it into a float).
     """
     declared = ""
-    if content_type and content_type != JSON_CONTENT_TYPE and not content_type.endswith("+json"):
+    if content_type and not _is_json_type(content_type):
+        if content_type not in TOLERATED_CONTENT_TYPES:
+            raise InvalidRequest(
+                f"Content-Type: {content_type!r} is not JSON (send {JSON_CONTENT_TYPE})"
+            )
         declared = f" (Content-Type is {content_type!r})"
     if not raw.strip():
         raise InvalidRequest(f"body: empty, expected a JSON object{declared}")
     try:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
+        if "depth limit" in str(exc):
+            raise InvalidRequest(f"body: nested deeper than {MAX_DEPTH} levels") from None
         raise InvalidRequest(f"body: not valid JSON: {exc}{declared}") from None
     if not isinstance(value, dict):
         kind = type(value).__name__ if value is not None else "null"
         raise InvalidRequest(f"body: expected a JSON object, got {_json_kind(kind)}")
+    _refuse_unfaithful(raw, value)
     return value
+
+
+def _is_json_type(content_type: str) -> bool:
+    return content_type in (JSON_CONTENT_TYPE, "text/json") or content_type.endswith("+json")
+
+
+def _orjson_depth_limit() -> int:
+    """How deeply nested a value orjson still writes (254 today), probed once."""
+    low, high = 1, 4096
+    while low < high:
+        middle = (low + high + 1) // 2
+        value: Any = 0
+        for _ in range(middle):
+            value = [value]
+        try:
+            orjson.dumps(value)
+        except orjson.JSONEncodeError:
+            high = middle - 1
+        else:
+            low = middle
+    return low
+
+
+#: Lists wrapped around a body before it is written back: orjson then refuses
+#: exactly the bodies nested deeper than MAX_DEPTH, at the speed of its writer.
+_DEPTH_PADDING = _orjson_depth_limit() - MAX_DEPTH
+_DIGITS_ONLY = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x2E for byte in range(256))
+_LONG_DIGIT_RUN = b"0" * 19  # the length of 2**63: shorter runs are in range
+
+
+def _refuse_unfaithful(raw: bytes, value: dict[str, Any]) -> None:
+    """Depth, duplicate keys, NUL characters, 64-bit integers: cheap checks first.
+
+    The body is written back with orjson (a few milliseconds for 10,000 items):
+    that refuses anything too deep, and its `:` count equals the raw body's
+    unless a key was dropped as a duplicate (a `\\u003a` escape in the raw body
+    could hide one, so it sends the body to the exact check too). Only a body
+    a cheap check flags is parsed again, slowly, to find the problem and its path.
+    """
+    wrapped: Any = value
+    for _ in range(_DEPTH_PADDING):
+        wrapped = [wrapped]
+    try:
+        written = orjson.dumps(wrapped)
+    except orjson.JSONEncodeError:
+        raise InvalidRequest(f"body: nested deeper than {MAX_DEPTH} levels") from None
+    suspicious = (
+        raw.count(b":") != written.count(b":")
+        or b"\\u0000" in raw
+        or b"\\u003" in raw
+        or _LONG_DIGIT_RUN in raw.translate(_DIGITS_ONLY)
+    )
+    if suspicious:
+        problem = find_unfaithful(raw)
+        if problem is not None:
+            raise InvalidRequest(problem)
+
+
+class _Pairs(list):
+    """An object's members in order, duplicates kept (stdlib json's pairs hook)."""
+
+
+class _BigInt(str):
+    """An integer literal outside the 64-bit range, as written."""
+
+
+def _parse_int(text: str) -> int | _BigInt:
+    digits = text.lstrip("-")
+    if len(digits) > 19:  # also spares int() Python's 4,300-digit guard
+        return _BigInt(text)
+    number = int(text)
+    return number if INT_MIN <= number <= INT_MAX else _BigInt(text)
+
+
+def find_unfaithful(raw: bytes) -> str | None:
+    """The first duplicate key, NUL character or out-of-range integer, as `error_debug`."""
+    tree = json.loads(raw.decode("utf-8"), object_pairs_hook=_Pairs, parse_int=_parse_int)
+    return next(_problems(tree, ""), None)
+
+
+def _problems(node: Any, path: str) -> Iterator[str]:
+    here = path or "body"
+    if isinstance(node, _Pairs):
+        seen: set[str] = set()
+        for key, child in node:
+            if "\0" in key:
+                yield f"{here}: key {key!r} contains a NUL character (\\u0000)"
+            if key in seen:
+                yield f"{here}: duplicate key {key!r}"
+            seen.add(key)
+            yield from _problems(child, f"{path}.{key}" if path else key)
+    elif isinstance(node, list):
+        for index, child in enumerate(node):
+            yield from _problems(child, f"{path}[{index}]" if path else f"body[{index}]")
+    elif isinstance(node, _BigInt):
+        shown = node if len(node) <= 40 else node[:40] + "…"
+        yield f"{here}: integer {shown} is outside the 64-bit range"
+    elif isinstance(node, str) and "\0" in node:
+        yield f"{here}: contains a NUL character (\\u0000)"
 
 
 def _json_kind(python_name: str) -> str:
@@ -82,3 +229,15 @@ def json_response(
     return web.Response(
         body=orjson.dumps(body), status=status, content_type=JSON_CONTENT_TYPE, headers=headers
     )
+
+
+def error_response(error: AltcraftError, policy: HttpStatusPolicy, control: bool) -> web.Response:
+    """The envelope of an error: forced status, else real statuses on the control
+    API, else the vendor API's status policy."""
+    if error.http_status is not None:
+        status = error.http_status
+    elif control:
+        status = error.code
+    else:
+        status = http_status_for(error.code, policy)
+    return json_response(error.envelope(), status=status, headers=error.headers or None)

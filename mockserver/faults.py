@@ -10,7 +10,7 @@ and *which* rules fire; the router and the task engine carry the action out.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from random import Random
@@ -202,8 +202,12 @@ class FaultBook:
         self._rules = [rule for rule in self._rules if rule.id != rule_id]
         return len(self._rules) < before
 
-    def clear(self, account: str | None = None) -> None:
+    def clear(self, account: str | None = None, tokens: Iterable[str] = ()) -> None:
+        """Remove every rule, or those aimed at one account (by name or by its tokens)."""
         if account is None:
             self._rules.clear()
-        else:
-            self._rules = [rule for rule in self._rules if rule.account != account]
+            return
+        aimed = set(tokens)
+        self._rules = [
+            rule for rule in self._rules if rule.account != account and rule.token not in aimed
+        ]

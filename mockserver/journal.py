@@ -11,6 +11,7 @@ never grows memory without limit.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -42,10 +43,49 @@ def masked_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return shown
 
 
-def masked_body(body: Any) -> Any:
+#: Keys whose string values are secrets wherever they sit in a journaled body or
+#: answer (`tokens`: a fixture account's token list, masked entry by entry).
+SECRET_KEYS = frozenset({"token", "admin_token"})
+SECRET_LIST_KEYS = frozenset({"tokens"})
+
+_RAW_TOKEN = re.compile(
+    r'((?:^|[?&\s])(?:admin_)?token=|"(?:admin_)?token"\s*:\s*"|(?i:\bbearer)\s+)([^&"\s]+)'
+)
+
+
+def mask_secrets(text: str) -> str:
+    """Text (a body that is not JSON, a log line) with every token in it masked:
+    `token=` in a query or a form, `"token": "…"` in JSON text, `Bearer …`."""
+    return _RAW_TOKEN.sub(lambda m: m.group(1) + mask_token(m.group(2)), text)
+
+
+masked_text = mask_secrets  # the journal's name for it: a body that is not JSON
+
+
+def masked_body(body: Any, deep: bool = False) -> Any:
+    """The body with its token masked; `deep`: at every level (control calls, whose
+    bodies and answers carry fault rules' `match.token` and fixtures' `tokens`)."""
+    if deep:
+        return _masked_deep(body)
     if isinstance(body, dict) and isinstance(body.get("token"), str):
         body = {**body, "token": mask_token(body["token"])}
     return body
+
+
+def _masked_deep(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _masked_member(key, entry) for key, entry in value.items()}
+    if isinstance(value, list):
+        return [_masked_deep(entry) for entry in value]
+    return value
+
+
+def _masked_member(key: str, value: Any) -> Any:
+    if key in SECRET_KEYS and isinstance(value, str):
+        return mask_token(value)
+    if key in SECRET_LIST_KEYS and isinstance(value, list):
+        return [mask_token(entry) if isinstance(entry, str) else entry for entry in value]
+    return _masked_deep(value)
 
 
 def shrink(value: Any, budget: int, size: int | None = None) -> tuple[Any, bool]:
@@ -131,6 +171,7 @@ class JournalFilter:
     error: int | None = None
     since_id: int | None = None
     since_time: str | None = None
+    before_id: int | None = None
     control: bool | None = None
 
     def matches(self, entry: JournalEntry) -> bool:
@@ -142,6 +183,7 @@ class JournalFilter:
             self.error is None or entry.error == self.error,
             self.since_id is None or entry.id > self.since_id,
             self.since_time is None or entry.time >= self.since_time,
+            self.before_id is None or entry.id < self.before_id,
             self.control is None or entry.control == self.control,
         )
         return all(checks)
@@ -153,6 +195,10 @@ class Journal:
         self._next_id = 1
         self.body_limit = body_limit
         self.dropped = 0
+
+    def continue_after(self, entry_id: int) -> None:
+        """Number new entries after `entry_id` (one an earlier run of the server gave)."""
+        self._next_id = max(self._next_id, entry_id + 1)
 
     def new_id(self) -> int:
         entry_id = self._next_id

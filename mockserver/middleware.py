@@ -24,13 +24,14 @@ from mockserver.app_keys import (
     API_RAW_BODY,
     API_TOKEN,
     API_WARNING,
+    BODY_NOTE,
     FAULT_APPLIED,
     JOURNAL_ID,
     SETTINGS,
     STATE,
 )
 from mockserver.clock import iso
-from mockserver.envelope import http_status_for, json_response
+from mockserver.envelope import error_response
 from mockserver.errors import (
     BODY_TOO_LARGE_DEBUG,
     AccessDenied,
@@ -42,13 +43,24 @@ from mockserver.errors import (
     TokenRequired,
 )
 from mockserver.fault_effects import ConnectionDropped
-from mockserver.journal import JournalEntry, mask_token, masked_body, masked_headers, shrink
+from mockserver.journal import (
+    JournalEntry,
+    mask_token,
+    masked_body,
+    masked_headers,
+    masked_text,
+    shrink,
+)
 from mockserver.paths import normalize_path
 
 log = logging.getLogger(__name__)
 
 CONTROL_PREFIX = "/_mock/"
-OPEN_CONTROL_PATHS = frozenset({"/_mock/health"})
+#: Open without the admin token: health, and the dashboard's page and assets
+#: (they hold no data; the page asks for the token before it reads any).
+OPEN_CONTROL_PATHS = frozenset(
+    {"/_mock/health", "/_mock/ui", "/_mock/ui/app.js", "/_mock/ui/style.css"}
+)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -85,13 +97,7 @@ async def error_envelope(request: web.Request, handler: Handler) -> web.StreamRe
     except Exception:
         log.exception("unexpected error answering %s %s", request.method, request.path)
         error = InternalError("server: unexpected error (see the server log)")
-    if error.http_status is not None:
-        status = error.http_status
-    elif is_control_path(request.path):
-        status = error.code  # the control API uses real HTTP statuses
-    else:
-        status = http_status_for(error.code, request.app[SETTINGS].http_status)
-    return json_response(error.envelope(), status=status, headers=error.headers or None)
+    return error_response(error, request.app[SETTINGS].http_status, is_control_path(request.path))
 
 
 @web.middleware
@@ -177,17 +183,18 @@ def _record_body(request: web.Request, entry: JournalEntry, limit: int) -> None:
     raw = request.get(API_RAW_BODY)
     body: Any = request.get(API_BODY)
     if raw is None:
-        size = request.content_length or 0
-        entry.body_bytes = size
-        entry.body_note = "too large: not read" if size > limit else None
+        entry.body_bytes = request.content_length or 0
+        entry.body_note = request.get(BODY_NOTE)
         return
     entry.body_bytes = len(raw)
     if body is None:
         if raw:
             entry.body_note = "not JSON"
-            entry.body = raw[:1024].decode("utf-8", errors="replace")
+            entry.body = masked_text(raw[:1024].decode("utf-8", errors="replace"))
         return
-    entry.body, cut = shrink(masked_body(body), limit, len(raw))
+    # Tokens below the top level: in control bodies, or when the raw body names one twice.
+    deep = entry.control or raw.count(b'token"') > 1
+    entry.body, cut = shrink(masked_body(body, deep=deep), limit, len(raw))
     if cut:
         entry.body_note = f"summarised: {len(raw)} bytes, lists cut"
 
@@ -196,11 +203,14 @@ def _record_response(payload: bytes, entry: JournalEntry, limit: int) -> None:
     try:
         value = orjson.loads(payload)
     except orjson.JSONDecodeError:
-        entry.response = payload[:1024].decode("utf-8", errors="replace")
+        entry.response = masked_text(payload[:1024].decode("utf-8", errors="replace"))
         entry.response_note = "not JSON"
         return
-    if isinstance(value, dict) and isinstance(value.get("error"), int):
+    # A control answer may carry an `error` field (a fault rule's code) and still
+    # be a success: there, only an error status makes it an error.
+    is_error = not entry.control or (entry.status or 0) >= 400
+    if is_error and isinstance(value, dict) and isinstance(value.get("error"), int):
         entry.error = value["error"]
-    entry.response, cut = shrink(value, limit, len(payload))
+    entry.response, cut = shrink(masked_body(value, deep=entry.control), limit, len(payload))
     if cut:
         entry.response_note = f"summarised: {len(payload)} bytes, lists cut"

@@ -21,12 +21,13 @@ from mockserver.app_keys import (
     API_METHOD,
     API_RAW_BODY,
     API_TOKEN,
+    BODY_NOTE,
     FAULT_APPLIED,
 )
 from mockserver.auth import authenticate
 from mockserver.domain.catalog import Account
-from mockserver.envelope import json_response, parse_json_object, read_body
-from mockserver.errors import MethodNotAllowed, MethodNotFound
+from mockserver.envelope import error_response, json_response, parse_json_object, read_body
+from mockserver.errors import AltcraftError, InvalidRequest, MethodNotAllowed, MethodNotFound
 from mockserver.fault_effects import FiredFaults
 from mockserver.faults import RequestFacts
 from mockserver.journal import token_fingerprint
@@ -84,7 +85,11 @@ class ApiRouter:
         """Resolve, read and check the request, apply faults, run its handler."""
         method = self.resolve(request)
         request[API_METHOD] = method.name
-        raw = await read_body(request, state.settings.max_body_bytes)
+        try:
+            raw = await read_body(request, state.settings.max_body_bytes)
+        except InvalidRequest:
+            request.setdefault(BODY_NOTE, "too large: not read")  # read_body notes a timeout
+            raise
         request[API_RAW_BODY] = raw
         content_type = request.content_type if "Content-Type" in request.headers else None
         body = parse_json_object(raw, content_type)
@@ -101,9 +106,15 @@ class ApiRouter:
             if replaced is not None:
                 return replaced
 
-        state.schemas[method.request_schema].check(body)
-        call = ApiCall(state, account, body, request, tuple(faults.task_plans()))
-        response = json_response(await method.handler(call))
+        try:
+            state.schemas[method.request_schema].check(body)
+            call = ApiCall(state, account, body, request, tuple(faults.task_plans()))
+            response = json_response(await method.handler(call))
+        except AltcraftError as error:
+            if not faults.rules:
+                raise
+            # An error is a real answer too: `truncate` and `when: after` spoil it.
+            response = error_response(error, state.settings.http_status, control=False)
         return faults.answer_after(request, response) if faults.rules else response
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from mockserver.clock import Clock, SystemClock
 from mockserver.config import AccountMode, Settings
-from mockserver.domain.catalog import Account, Catalog, ProgressionOverride, Workflow
+from mockserver.domain.catalog import Account, Catalog, Database, ProgressionOverride, Workflow
 from mockserver.errors import InvalidRequest, WorkflowNotFound
 from mockserver.faults import FaultBook
 from mockserver.ids import IdGenerator
@@ -39,6 +39,7 @@ RESET_SCOPES = ("data", "journal", "faults", "progression")
 FIXTURES_LOADED = "fixtures_loaded"
 PERMISSIVE_ACCOUNTS = "permissive_accounts"  # token -> account name
 CREATED_WORKFLOWS = "created_workflows"  # [{account, id, db_id}]
+WORKFLOW_ACTIVATION = "workflow_activation"  # [{account, id, is_active}], latest per workflow
 
 
 class MockState:
@@ -98,6 +99,11 @@ class MockState:
             account = self.catalog.accounts.get(created["account"])
             if account is not None and created["id"] not in account.workflows:
                 account.workflows[created["id"]] = self._new_workflow(created["id"], account)
+        for change in self.store.meta(WORKFLOW_ACTIVATION) or []:
+            account = self.catalog.accounts.get(change["account"])
+            workflow = account.workflows.get(change["id"]) if account is not None else None
+            if workflow is not None:
+                workflow.is_active = change["is_active"]
 
     def _load_catalog(self) -> None:
         self.fixtures: FixtureSet = load_fixtures(self.settings.fixtures, self.schemas)
@@ -114,7 +120,8 @@ class MockState:
         if "journal" in scopes:
             self.journal.clear(None if account is None else [account])
         if "faults" in scopes:
-            self.faults.clear(account)
+            owner = self.catalog.accounts.get(account) if account is not None else None
+            self.faults.clear(account, owner.tokens if owner is not None else ())
         if "progression" in scopes and account is None:
             self.set_progression(None, {})
         if "data" not in scopes:
@@ -136,6 +143,10 @@ class MockState:
         if fresh is not None:
             account = self.catalog.accounts[name]
             account.workflows = {wid: replace(wf) for wid, wf in fresh.workflows.items()}
+        changes = self.store.meta(WORKFLOW_ACTIVATION) or []
+        kept = [change for change in changes if change["account"] != name]
+        if len(kept) != len(changes):
+            self.store.set_meta(WORKFLOW_ACTIVATION, kept)
 
     def _fixture_account(self, name: str) -> Account | None:
         """The account as the fixture files declare it (re-read, so run-time changes go)."""
@@ -183,14 +194,51 @@ class MockState:
         account.database(db_id)
         return Workflow(id=workflow_id, name=f"Workflow {workflow_id}", db_id=db_id)
 
-    def active_workflow(self, account: Account, workflow_id: int) -> Workflow:
-        """The workflow an import goes to: 404 when unknown, 400 when inactive (SPEC §3)."""
+    def known_workflow(self, account: Account, workflow_id: int, field: str = "id") -> Workflow:
+        """The workflow, or 404 "Workflow not found" naming the request field."""
         found = self.workflow(account, workflow_id)
         if found is None:
-            raise WorkflowNotFound(f"workflow_id: no workflow {workflow_id} in this account")
-        if not found.is_active:
-            raise InvalidRequest(f"workflow_id: workflow {workflow_id} is not active")
+            raise WorkflowNotFound(f"{field}: no workflow {workflow_id} in this account")
         return found
+
+    def active_workflow(
+        self, account: Account, workflow_id: int, field: str = "workflow_id"
+    ) -> Workflow:
+        """The workflow an import goes to: 404 when unknown, 400 when inactive (SPEC §3).
+
+        `field` is the request field that named it: `workflow_id` for the
+        imports, `id` for `workflows/start`.
+        """
+        found = self.known_workflow(account, workflow_id, field)
+        if not found.is_active:
+            raise InvalidRequest(f"{field}: workflow {workflow_id} is not active")
+        return found
+
+    def set_workflow_active(self, account: Account, workflow_id: int, active: bool) -> Workflow:
+        """`workflows/activate` / `workflows/deactivate` (SPEC §8).
+
+        The change is recorded in the store, so it survives a restart on a
+        file store; a reset returns the workflow to its fixture state.
+        """
+        found = self.known_workflow(account, workflow_id)
+        found.is_active = active
+        changes = [
+            change
+            for change in self.store.meta(WORKFLOW_ACTIVATION) or []
+            if (change["account"], change["id"]) != (account.name, workflow_id)
+        ]
+        changes.append({"account": account.name, "id": workflow_id, "is_active": active})
+        self.store.set_meta(WORKFLOW_ACTIVATION, changes)
+        return found
+
+    def account_database(self, account: Account, db_id: int) -> Database:
+        """A database the account's fixtures declare, or 400 naming `db_id` (SPEC §8 pick:
+        the vendor's error table has no "Database not found")."""
+        if db_id in account.databases or any(
+            workflow.db_id == db_id for workflow in account.workflows.values()
+        ):
+            return account.database(db_id)  # one a workflow names is implied
+        raise InvalidRequest(f"db_id: no database {db_id} in this account")
 
     # -- progression -----------------------------------------------------------
     def progression_for(self, workflow: Workflow) -> Progression:
@@ -228,13 +276,16 @@ class MockState:
         """Merge a fixture document into the running catalog and store its profiles."""
         extra = FixtureSet()
         add_fixture_document(extra, document, "request body", self.schemas)
+        # Every account is checked before any is added: a refused document loads nothing.
         for account in extra.catalog.accounts.values():
-            owner = self.catalog.account_for_token(next(iter(account.tokens), ""))
-            if owner is not None and owner.name != account.name:
-                raise FixtureError(
-                    f"fixture request body: a token of {account.name!r} "
-                    f"belongs to account {owner.name!r}"
-                )
+            for token in account.tokens:
+                owner = self.catalog.account_for_token(token)
+                if owner is not None and owner.name != account.name:
+                    raise FixtureError(
+                        f"fixture request body: a token of {account.name!r} "
+                        f"belongs to account {owner.name!r}"
+                    )
+        for account in extra.catalog.accounts.values():
             self.catalog.add_account(account)
         self.catalog.geo += extra.catalog.geo
         self._seed(extra.profiles)

@@ -1,6 +1,11 @@
 """Vendor endpoints, thin: read, call the domain or engine, answer."""
 
-from mockserver.api import tasks, workflows
+from mockserver.api import databases, profiles, tasks, workflows
 from mockserver.routing import ApiMethod
 
-API_METHODS: list[ApiMethod] = [*workflows.METHODS, *tasks.METHODS]
+API_METHODS: list[ApiMethod] = [
+    *workflows.METHODS,
+    *tasks.METHODS,
+    *profiles.METHODS,
+    *databases.METHODS,
+]

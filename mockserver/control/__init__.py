@@ -12,6 +12,7 @@ from mockserver.control import (
     progression,
     reset,
     tasks,
+    ui,
 )
 from mockserver.control.routes import ControlRoute
 
@@ -25,6 +26,7 @@ CONTROL_ROUTES: tuple[ControlRoute, ...] = (
     *progression.ROUTES,
     *faults.ROUTES,
     *openapi.ROUTES,
+    *ui.ROUTES,
 )
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from mockserver.app_keys import STATE
+from mockserver.app_keys import API_BODY, API_RAW_BODY, STATE
 from mockserver.envelope import parse_json_object, read_body
 from mockserver.errors import InvalidRequest
 
@@ -19,27 +19,32 @@ async def read_control_json(request: web.Request, schema: str | None = None) -> 
     """A control body: optional (empty means `{}`), else a JSON object valid for `schema`."""
     state = request.app[STATE]
     raw = await read_body(request, state.settings.max_body_bytes)
+    request[API_RAW_BODY] = raw  # for the journal (--journal-control)
     body = parse_json_object(raw) if raw.strip() else {}
+    request[API_BODY] = body
     if schema is not None:
         state.schemas[schema].check(body)
     return body
 
 
-def int_param(query: Mapping[str, str], name: str) -> int | None:
+def int_param(query: Mapping[str, str], name: str, minimum: int | None = None) -> int | None:
     raw = query.get(name)
     if raw is None or raw == "":
         return None
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise InvalidRequest(f"{name}: expected an integer, got {raw!r}") from None
+    if minimum is not None and value < minimum:
+        raise InvalidRequest(f"{name}: must be at least {minimum}, got {value}")
+    return value
 
 
 def page(items: Iterable[Any], query: Mapping[str, str]) -> tuple[list[Any], int]:
     """`?limit=&offset=` over a list: the page and the total before paging."""
     everything = list(items)
-    limit = int_param(query, "limit") or DEFAULT_LIMIT
-    offset = int_param(query, "offset") or 0
-    if limit < 1 or limit > MAX_LIMIT or offset < 0:
-        raise InvalidRequest(f"limit: 1..{MAX_LIMIT} and offset >= 0")
+    limit = int_param(query, "limit", minimum=1) or DEFAULT_LIMIT
+    offset = int_param(query, "offset", minimum=0) or 0
+    if limit > MAX_LIMIT:
+        raise InvalidRequest(f"limit: at most {MAX_LIMIT}, got {limit}")
     return everything[offset : offset + limit], len(everything)

@@ -1,21 +1,43 @@
-"""`GET /_mock/requests` (filters: path, method, account, token, error, since, limit)
-and `DELETE /_mock/requests`."""
+"""`GET /_mock/requests` (filters: path, method, account, token, error, since, before,
+limit) and `DELETE /_mock/requests`.
+
+`limit` keeps the newest N of what matched; with `before` (entries older than an
+id) it pages backwards: `limit=50`, then `before=<oldest id shown>&limit=50`.
+"""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 from aiohttp import web
 
 from mockserver.app_keys import STATE
+from mockserver.clock import iso
 from mockserver.control.common import int_param
 from mockserver.control.routes import ControlRoute, QueryParam
 from mockserver.envelope import json_response
+from mockserver.errors import InvalidRequest
 from mockserver.journal import JournalFilter
 from mockserver.paths import normalize_path
 
 
+def _since(raw: str | None) -> tuple[int | None, str | None]:
+    """`since`: an entry id, or an ISO time (any offset) compared as an instant."""
+    if not raw:
+        return None, None
+    if raw.isdigit():
+        return int(raw), None
+    try:
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidRequest(f"since: expected an entry id or an ISO time, got {raw!r}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return None, iso(moment)
+
+
 def _filter(query: dict[str, str]) -> JournalFilter:
-    since = query.get("since")
-    since_id = int(since) if since and since.isdigit() else None
+    since_id, since_time = _since(query.get("since"))
     return JournalFilter(
         path=normalize_path(query["path"]) if query.get("path") else None,
         api_method=query.get("method") or None,
@@ -23,14 +45,15 @@ def _filter(query: dict[str, str]) -> JournalFilter:
         token=query.get("token") or None,
         error=int_param(query, "error"),
         since_id=since_id,
-        since_time=since if since and since_id is None else None,
+        since_time=since_time,
+        before_id=int_param(query, "before"),
     )
 
 
 async def list_requests(request: web.Request) -> web.Response:
     journal = request.app[STATE].journal
     query = dict(request.query)
-    entries = journal.entries(_filter(query), int_param(query, "limit"))
+    entries = journal.entries(_filter(query), int_param(query, "limit", minimum=1))
     return json_response(
         {
             "requests": [entry.to_public() for entry in entries],
@@ -60,6 +83,7 @@ ROUTES = (
             QueryParam("token", "API token"),
             QueryParam("error", "error code of the answer", "integer"),
             QueryParam("since", "entries after this id, or at/after this ISO time"),
+            QueryParam("before", "entries before this id (page backwards with limit)", "integer"),
             QueryParam("limit", "the newest N", "integer"),
         ),
     ),

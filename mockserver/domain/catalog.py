@@ -7,10 +7,10 @@ catalog is rebuilt from fixtures on start and reset; what changes at run time
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 
 class FieldType(StrEnum):
@@ -31,6 +31,19 @@ class Database:
     db_id: int
     name: str
     fields: Mapping[str, FieldType] = field(default_factory=dict)
+
+    def to_vendor(self) -> dict[str, Any]:
+        """An entry of `databases/list`; `fields` lists the declared custom fields."""
+        return {
+            "id": self.db_id,
+            "name": self.name,
+            "fields": [
+                {"name": name, "type": field_type.value}
+                for name, field_type in sorted(self.fields.items())
+            ],
+            "ui_tags": [],
+            "groups": [],
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +73,19 @@ class Workflow:
 
     def to_public(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "db_id": self.db_id, "is_active": self.is_active}
+
+    def to_vendor(self) -> dict[str, Any]:
+        """An entry of `workflows/list`: the vendor calls the database `list_id`.
+        Tags, access groups and nodes are not modelled: empty lists."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "list_id": self.db_id,
+            "is_active": self.is_active,
+            "ui_tags": [],
+            "groups": [],
+            "nodes": [],
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,3 +137,16 @@ class Catalog:
 
     def tokens(self) -> Iterable[str]:
         return self._by_token.keys()
+
+
+T = TypeVar("T")
+
+
+def page_by_id(
+    entries: Iterable[T], key: Callable[[T], int], from_id: int, limit: int
+) -> tuple[list[T], int | None]:
+    """The vendor's list paging: entries with id >= `from_id`, in id order, at most
+    `limit`; and the id to ask for next (None on the last page)."""
+    ordered = sorted((entry for entry in entries if key(entry) >= from_id), key=key)
+    shown, rest = ordered[:limit], ordered[limit:]
+    return shown, (key(rest[0]) if rest else None)

@@ -1,24 +1,29 @@
-"""The import rules: request options, one item end to end, a slice of a batch.
+"""The import rules: request options, one item end to end, a slice of a batch,
+lookups of existing profiles, and what engaging a profile records.
 
 SPEC §3: request-level problems raise (answered at once, no task); item-level
 problems come back as `ItemFailure` values, in request order, and the other
-items go on. An item that failed is neither stored nor engaged.
+items go on. An item that failed is neither stored nor engaged. SPEC §8: a
+one-profile request raises its item's problem as the request's error.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from mockserver.domain.catalog import Account, Database, GeoEntry
 from mockserver.domain.items import (
+    AttachmentSummary,
     ImportOptions,
     ItemContext,
     ItemFailure,
     PreparedItem,
     fields_for_new_profile,
     prepare_item,
+    root_item,
+    root_key_problem,
     summarize_attachments,
 )
 from mockserver.domain.matching import MatchingMode
@@ -32,7 +37,7 @@ from mockserver.domain.profiles import (
 )
 from mockserver.domain.queries import check_query, profile_predicate
 from mockserver.domain.values import ValueProblem
-from mockserver.errors import InvalidRequest, ProfileNotFound
+from mockserver.errors import AltcraftError, InjectedError, InvalidRequest, ProfileNotFound
 
 #: Decides, before an item is imported, that it fails anyway (fault injection).
 ItemVeto = Callable[[PreparedItem], ItemFailure | None]
@@ -70,6 +75,31 @@ def parse_import_options(body: Mapping[str, Any]) -> ImportOptions:
     )
 
 
+#: (pick) A lookup's root key when it names no `matching`, in this order.
+LOOKUP_KEY_MODES = (
+    ("email", MatchingMode.EMAIL),
+    ("profile_id", MatchingMode.PROFILE_ID),
+    ("phone", MatchingMode.PHONE),
+    ("field_value", MatchingMode.CUSTOM),
+)
+
+
+def parse_lookup_options(body: Mapping[str, Any]) -> ImportOptions:
+    """The options of a lookup (`workflows/start`, `profiles/get`).
+
+    The vendor's default matching is `email`. A lookup carries no profile
+    fields to take an email from, so one that names no `matching` and no
+    `custom_request` but carries another key at the root (`profile_id`,
+    `phone`, `field_name` + `field_value`) is matched by that key (pick):
+    under the default it could only be refused.
+    """
+    if body.get("matching") is None and body.get("custom_request") is None:
+        for name, mode in LOOKUP_KEY_MODES:
+            if body.get(name) not in (None, ""):
+                return parse_import_options({**body, "matching": mode.value})
+    return parse_import_options(body)
+
+
 @dataclass(frozen=True, slots=True)
 class Imported:
     profile_id: str
@@ -82,6 +112,32 @@ class Imported:
 ItemOutcome = Imported | ItemFailure
 
 
+def locate(
+    item: PreparedItem,
+    book: ProfileBook,
+    db_id: int,
+    query: Callable[[Profile], bool] | None = None,
+) -> str | None:
+    """The profile an item selects: by its key, or by the request's custom_request."""
+    if item.key is None:
+        assert query is not None, "an item without a key needs custom_request"
+        return find_by_query(book, db_id, query)
+    return find_profile(book, db_id, item.key)
+
+
+def not_found_debug(item: PreparedItem, db_id: int) -> str:
+    """`error_debug` for a lookup that found nothing: the key and the database."""
+    key = item.key
+    if key is None:
+        return f"custom_request: no profile matches in database {db_id}"
+    if key.mode is MatchingMode.PROFILE_ID:
+        return f"profile_id: no profile {key.profile_id} in database {db_id}"
+    if key.mode is MatchingMode.CUSTOM:
+        return f"field_value: no profile with {key.field} = {key.describe()!r} in database {db_id}"
+    name = "email" if key.email is not None else "phone"
+    return f"{name}: no profile with {name} {key.describe()!r} in database {db_id}"
+
+
 def import_prepared(
     item: PreparedItem,
     book: ProfileBook,
@@ -89,15 +145,13 @@ def import_prepared(
     query: Callable[[Profile], bool] | None = None,
 ) -> ItemOutcome:
     """Find the item's profile and update it, or create one (SPEC §3 steps 1-4)."""
-    if item.key is None:
-        assert query is not None, "an item without a key needs custom_request"
-        profile_id = find_by_query(book, db_id, query)
-    else:
-        profile_id = find_profile(book, db_id, item.key)
+    profile_id = locate(item, book, db_id, query)
     if profile_id is None:
         if item.key is not None and item.key.mode is MatchingMode.PROFILE_ID:
             # The docs: profile_id matching is for updating only.
-            return ItemFailure(ProfileNotFound.code, ProfileNotFound.text)
+            return ItemFailure(
+                ProfileNotFound.code, ProfileNotFound.text, not_found_debug(item, db_id)
+            )
         subscriptions = item.subscriptions
         if item.key_subscription is not None:
             subscriptions = merge_subscriptions([item.key_subscription], subscriptions)
@@ -122,9 +176,15 @@ class ImportJob:
     options: ImportOptions
     items: Sequence[Any]
     geo: tuple[GeoEntry, ...] = ()
+    #: A one-profile request (SPEC §8): its item is the request itself, so
+    #: problems are named from the root (`data.email`), not `data[0].data.email`.
+    single: bool = False
 
     def context(self) -> ItemContext:
         return ItemContext(self.account, self.database, self.options, self.geo)
+
+    def where(self, index: int) -> str:
+        return "" if self.single else f"data[{index}]"
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +211,7 @@ def run_slice(
     engaged: list[tuple[Imported, PreparedItem]] = []
     db_id = job.database.db_id
     for index in range(start, stop):
-        prepared = prepare_item(job.items[index], f"data[{index}]", ctx)
+        prepared = prepare_item(job.items[index], job.where(index), ctx)
         if isinstance(prepared, PreparedItem) and veto is not None:
             prepared = veto(prepared) or prepared
         if isinstance(prepared, ItemFailure):
@@ -164,28 +224,105 @@ def run_slice(
     return SliceResult(outcomes, engaged)
 
 
-def engagement_record(
-    imported: Imported,
-    item: PreparedItem,
-    *,
-    account: str,
-    workflow_id: int,
-    task_id: str | None,
-    source: str,
-    skip_triggers: bool,
-    at: str,
-) -> dict[str, Any]:
-    """SPEC §3 step 5: what engaging a profile in a workflow records."""
-    return {
-        "account": account,
-        "workflow_id": workflow_id,
-        "profile_id": imported.profile_id,
-        "created": imported.created,
-        "task_id": task_id,
-        "source": source,
-        "content": item.content,
-        "custom_data": item.custom_data,
-        "attach": [a.to_doc() for a in item.attach],
-        "skip_triggers": skip_triggers,
-        "time": at,
-    }
+def find_existing(
+    body: Mapping[str, Any], ctx: ItemContext, book: ProfileBook
+) -> tuple[PreparedItem, str]:
+    """The profile a lookup request selects (`workflows/start`, `profiles/get`).
+
+    The key sits at the root (`email`, `phone`, `profile_id`, `field_value`)
+    or `custom_request` selects the profile; it is checked and normalised the
+    way an import's key is and matched by the same rules, so a lookup finds
+    exactly the profile an import with that key would update (the earliest
+    created when several match). Nothing matching is 404 "Profile not found",
+    and nothing is created.
+    """
+    problem = root_key_problem(body, ctx.options)
+    if problem is not None:
+        raise InvalidRequest(problem)
+    # A lookup stores nothing: only the key is read, never `data`.
+    prepared = prepare_item({**root_item(body), "data": {}}, "", ctx)
+    if isinstance(prepared, ItemFailure):
+        raise failure_error(prepared)
+    custom_request = ctx.options.custom_request
+    query = profile_predicate(custom_request) if custom_request is not None else None
+    db_id = ctx.database.db_id
+    profile_id = locate(prepared, book, db_id, query)
+    if profile_id is None:
+        raise ProfileNotFound(not_found_debug(prepared, db_id))
+    return prepared, profile_id
+
+
+def single_outcome(outcome: ItemOutcome) -> Imported:
+    """A one-profile request (SPEC §8): its item's problem is the request's error.
+
+    `workflows/import_and_start` and `profiles/import` carry one profile, so
+    what a batch reports as an item entry is answered as the request's error:
+    400 with the field path in `error_debug`, 404 "Profile not found" for an
+    unknown `profile_id`, or the code a `fail_items` fault injects.
+    """
+    if isinstance(outcome, Imported):
+        return outcome
+    raise failure_error(outcome)
+
+
+def failure_error(failure: ItemFailure) -> AltcraftError:
+    if failure.invalid:
+        return InvalidRequest(failure.text)
+    if failure.code == ProfileNotFound.code and failure.text == ProfileNotFound.text:
+        return ProfileNotFound(failure.debug)
+    return InjectedError(failure.code, failure.text, failure.debug)
+
+
+@dataclass(frozen=True, slots=True)
+class Engagement:
+    """SPEC §3 step 5: engaging profiles in a workflow, and who asked for it.
+
+    `source` is the vendor method that engaged the profile
+    (`workflows/import_and_start_batch_task`, `workflows/import_and_start_batch`,
+    `workflows/import_and_start`, `workflows/start`), so a test can tell the
+    paths apart in `GET /_mock/engagements?source=...`.
+    """
+
+    account: str
+    workflow_id: int
+    source: str
+    task_id: str | None = None
+    skip_triggers: bool = False
+    #: What `workflows/start` adds: `resource_id`, `subscription_filter`.
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def record(
+        self,
+        profile_id: str,
+        *,
+        created: bool,
+        content: Mapping[str, Any] | None,
+        custom_data: Mapping[str, Any] | None,
+        attach: Sequence[AttachmentSummary],
+        at: str,
+    ) -> dict[str, Any]:
+        return {
+            "account": self.account,
+            "workflow_id": self.workflow_id,
+            "profile_id": profile_id,
+            "created": created,
+            "task_id": self.task_id,
+            "source": self.source,
+            "content": content,
+            "custom_data": custom_data,
+            "attach": [a.to_doc() for a in attach],
+            "skip_triggers": self.skip_triggers,
+            **self.details,
+            "time": at,
+        }
+
+    def of_import(self, imported: Imported, item: PreparedItem, at: str) -> dict[str, Any]:
+        """The record of a profile an import created or updated, then engaged."""
+        return self.record(
+            imported.profile_id,
+            created=imported.created,
+            content=item.content,
+            custom_data=item.custom_data,
+            attach=item.attach,
+            at=at,
+        )

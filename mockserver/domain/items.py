@@ -16,12 +16,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mockserver.domain.catalog import Account, Database, FieldType, GeoEntry
+from mockserver.domain.catalog import Account, Database, GeoEntry
 from mockserver.domain.matching import MatchingMode, MatchKey
 from mockserver.domain.values import (
     ValueProblem,
+    check_birth_date,
     check_ip,
     check_typed,
+    describe,
     json_type,
     normalize_email,
     normalize_phone,
@@ -30,7 +32,10 @@ from mockserver.domain.values import (
 )
 
 #: SPEC §3: the system fields; every other key is a custom field of the database.
-STRING_SYSTEM_FIELDS = frozenset({"_fname", "_lname", "_sex", "_city", "_country", "_tz"})
+STRING_SYSTEM_FIELDS = frozenset({"_fname", "_lname", "_city", "_country", "_tz"})
+#: The vendor's Profile data object documents `_sex` as an int gender code
+#: (`"_sex": 0`); a string is still taken, as the mock took it before.
+SEX_FIELD = "_sex"
 IP_SYSTEM_FIELDS = frozenset({"_regip", "_ip"})
 STORE_SET_FIELDS = frozenset({"_createtime"})  # set by the store; a client's value is ignored
 
@@ -43,6 +48,13 @@ SUBSCRIPTION_STATUSES = frozenset({"subscribed", "unsubscribed", "suspended"})
 ITEM_KEYS = frozenset(
     {"data", "email", "phone", "profile_id", "field_value", "content", "custom_data", "attach"}
 )
+#: The matching keys a one-profile request carries at its root (SPEC §8).
+ROOT_KEYS = ("email", "phone", "profile_id", "field_value")
+
+
+def at(where: str, name: str) -> str:
+    """The path of `name` under `where` (`data[3].email`, or `email` at the root)."""
+    return f"{where}.{name}" if where else name
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +63,11 @@ class ItemFailure:
 
     code: int
     text: str
+    #: What exactly failed, when `text` is the vendor's bare text ("Profile not
+    #: found"): a one-profile request answers it as `error_debug`.
+    debug: str | None = None
+    #: The item itself is invalid (a 400 whose `text` names the field and why).
+    invalid: bool = False
 
     def to_result(self) -> dict[str, Any]:
         return {"error": self.code, "error_text": self.text}
@@ -172,14 +189,14 @@ def prepare_item(raw: Any, where: str, ctx: ItemContext) -> PreparedItem | ItemF
     try:
         return _prepare(raw, where, ctx)
     except ValueProblem as problem:
-        return ItemFailure(400, str(problem))
+        return ItemFailure(400, str(problem), invalid=True)
 
 
 def _prepare(raw: Any, where: str, ctx: ItemContext) -> PreparedItem:
     if not isinstance(raw, dict):
         raise ValueProblem(f"{where}: expected an object, got {json_type(raw)}")
     if "data" in raw:
-        wrapper, profile, profile_where = raw, raw["data"], f"{where}.data"
+        wrapper, profile, profile_where = raw, raw["data"], at(where, "data")
         if not isinstance(profile, dict):
             raise ValueProblem(f"{profile_where}: expected an object, got {json_type(profile)}")
     else:  # flat profile fields (profiles/import_batch shape)
@@ -194,9 +211,9 @@ def _prepare(raw: Any, where: str, ctx: ItemContext) -> PreparedItem:
     content = wrapper.get("content", ctx.options.content)
     for name, value in (("content", content), ("custom_data", custom_data)):
         if value is not None and not isinstance(value, dict):
-            raise ValueProblem(f"{where}.{name}: expected an object, got {json_type(value)}")
+            raise ValueProblem(f"{at(where, name)}: expected an object, got {json_type(value)}")
     attach = (
-        summarize_attachments(wrapper["attach"], f"{where}.attach")
+        summarize_attachments(wrapper["attach"], at(where, "attach"))
         if "attach" in wrapper
         else ctx.options.attach
     )
@@ -233,7 +250,7 @@ def _profile_fields(
     subscriptions: list[dict[str, Any]] = []
     declared = ctx.database.fields
     for name, value in profile.items():
-        here = f"{where}.{name}"
+        here = at(where, name)
         if name in STORE_SET_FIELDS:
             continue
         if name == "subscriptions":
@@ -246,8 +263,10 @@ def _profile_fields(
             if value is not None and not isinstance(value, str):
                 raise ValueProblem(f"{here}: expected a string, got {json_type(value)}")
             fields[name] = value.strip() if isinstance(value, str) else value
+        elif name == SEX_FIELD:
+            fields[name] = _sex(value, here)
         elif name == "_bdate":
-            fields[name] = check_typed(value, FieldType.DATE, here)
+            fields[name] = check_birth_date(value, here)
         elif name in IP_SYSTEM_FIELDS:
             fields[name] = None if value is None else check_ip(value, here)
         elif name in declared:
@@ -256,6 +275,12 @@ def _profile_fields(
             # (pick) an undeclared custom field is stored as given, untyped.
             fields[name] = value
     return fields, subscriptions
+
+
+def _sex(value: Any, where: str) -> int | str | None:
+    if value is None or (isinstance(value, int | str) and not isinstance(value, bool)):
+        return value.strip() if isinstance(value, str) else value
+    raise ValueProblem(f"{where}: expected an integer or a string, got {describe(value)}")
 
 
 def _subscriptions(value: Any, where: str, ctx: ItemContext) -> list[dict[str, Any]]:
@@ -317,7 +342,7 @@ def _match_key(
     if mode is MatchingMode.PROFILE_ID:
         value = wrapper.get("profile_id")
         if not isinstance(value, str) or not value.strip():
-            raise ValueProblem(f"{where}.profile_id: required for matching 'profile_id'")
+            raise ValueProblem(f"{at(where, 'profile_id')}: required for matching 'profile_id'")
         return MatchKey(mode, profile_id=value.strip().lower())
     if mode is MatchingMode.CUSTOM:
         return _custom_key(wrapper, fields, where, profile_where, ctx)
@@ -325,16 +350,16 @@ def _match_key(
     email = phone = None
     if mode.uses_email:
         if "email" in wrapper:
-            email = normalize_email(wrapper["email"], f"{where}.email")
+            email = normalize_email(wrapper["email"], at(where, "email"))
         else:
             email = fields.get("email")
     if mode.uses_phone:
         if "phone" in wrapper:
-            phone = normalize_phone(wrapper["phone"], f"{where}.phone")
+            phone = normalize_phone(wrapper["phone"], at(where, "phone"))
         elif fields.get("phones"):
             phone = fields["phones"][0]
         elif "phone" in fields:
-            phone = normalize_phone(fields.pop("phone"), f"{profile_where}.phone")
+            phone = normalize_phone(fields.pop("phone"), at(profile_where, "phone"))
             fields["phones"] = [phone]
     if email is None and phone is None:
         wanted = " or ".join(
@@ -353,14 +378,14 @@ def _custom_key(
 ) -> MatchKey:
     field_name = ctx.options.field_name or ""
     if "field_value" in wrapper:
-        here = f"{where}.field_value"
+        here = at(where, "field_value")
         value = wrapper["field_value"]
         field_type = ctx.database.fields.get(field_name)
         if field_type is not None and value is not None:
             # A tags field is searched by "tag-1, tag-2"; other types as declared.
             value = check_typed(value, field_type, here)
     else:
-        here = f"{profile_where}.{field_name}"
+        here = at(profile_where, field_name)
         value = fields.get(field_name)
     if value is None or value == "" or value == []:
         raise ValueProblem(f"{here}: no value to match by (matching 'custom')")
@@ -397,3 +422,34 @@ def _detect_geo(fields: dict[str, Any], geo: tuple[GeoEntry, ...]) -> None:
             fields.setdefault("_city", entry.city)
             fields.setdefault("_country", entry.country)
             return
+
+
+def root_item(body: Mapping[str, Any]) -> dict[str, Any]:
+    """The one item of a one-profile request (SPEC §8): `data` is the profile and
+    the matching key sits at the root (`workflows/import_and_start`,
+    `workflows/start`, `profiles/import`, `profiles/get`)."""
+    item: dict[str, Any] = {"data": body.get("data") if body.get("data") is not None else {}}
+    for name in ROOT_KEYS:
+        if name in body:
+            item[name] = body[name]
+    return item
+
+
+def root_key_problem(body: Mapping[str, Any], options: ImportOptions) -> str | None:
+    """Why a lookup without profile fields (`workflows/start`, `profiles/get`) has
+    nothing to match by, or None. These requests carry no `data` to take the key
+    from, so the matching mode's root key must be there."""
+    mode = options.matching
+    if mode is None:
+        return None  # custom_request selects the profile
+    if mode is MatchingMode.PROFILE_ID:
+        wanted: tuple[str, ...] = ("profile_id",)
+    elif mode is MatchingMode.CUSTOM:
+        wanted = ("field_value",)
+    else:
+        wanted = tuple(
+            name for name, used in (("email", mode.uses_email), ("phone", mode.uses_phone)) if used
+        )
+    if any(body.get(name) not in (None, "") for name in wanted):
+        return None
+    return f"{' or '.join(wanted)}: required for matching '{mode.value}'"

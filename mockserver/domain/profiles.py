@@ -117,3 +117,14 @@ def query_view(profile: Profile) -> dict[str, Any]:
     view["subscriptions"] = profile["subscriptions"]
     view["id"] = profile["id"]
     return view
+
+
+def vendor_view(profile: Profile) -> dict[str, Any]:
+    """A profile as `profiles/get` answers it: the fields, plus `id`, `db_id` and
+    `subscriptions`, keys sorted as the vendor's answers are. Internal keys
+    (account, creation sequence) stay out."""
+    view = dict(profile["data"])
+    view["id"] = profile["id"]
+    view["db_id"] = profile["db_id"]
+    view["subscriptions"] = list(profile["subscriptions"])
+    return dict(sorted(view.items()))

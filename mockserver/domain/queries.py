@@ -2,18 +2,33 @@
 
 The query is checked once, at request time, so a bad operator is a clear
 request-level 400 rather than a failure of every item.
+
+`$regex` (pick, README "Behaviour picks"): a pattern is refused at request
+time when it is over MAX_PATTERN_CHARS long or nests an unbounded quantifier
+inside a repeated group (`(a+)+`, `(\\w+\\s?)*`: the shapes that backtrack
+exponentially). What passes is evaluated by the `regex` library, which can
+stop a match: one match gets MATCH_TIMEOUT_SECONDS and one query (a request,
+or a task step) QUERY_REGEX_SECONDS in all; a match cut short counts as no
+match and is logged. So a hostile pattern costs a bounded time, never a hung
+server.
 """
 
 from __future__ import annotations
 
+import functools
+import logging
 import re
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import regex
 from mongoquery import Query, QueryError
 
 from mockserver.domain.profiles import Profile, query_view
 from mockserver.domain.values import ValueProblem
+
+log = logging.getLogger(__name__)
 
 #: The operators mongoquery evaluates. `$where` (code), `$text` (a text index)
 #: and `$options` are MongoDB features it does not implement: refused.
@@ -24,6 +39,13 @@ SUPPORTED_OPERATORS = frozenset(
         "$all", "$elemMatch", "$size", "$comment",
     }
 )  # fmt: skip
+
+MAX_PATTERN_CHARS = 512
+MATCH_TIMEOUT_SECONDS = 0.05
+QUERY_REGEX_SECONDS = 1.0
+
+#: mongoquery's `/pattern/flags` form of a `$regex` string.
+_SLASHED = re.compile(r"\A/(.+)/([imsx]{,4})\Z", flags=re.DOTALL)
 
 
 def check_query(query: Any, where: str = "custom_request") -> None:
@@ -45,16 +67,133 @@ def check_query(query: Any, where: str = "custom_request") -> None:
 def _check_regex(pattern: Any, where: str) -> None:
     if not isinstance(pattern, str):
         raise ValueProblem(f"{where}: expected a string pattern")
-    body = re.match(r"\A/(.+)/([imsx]{,4})\Z", pattern, flags=re.DOTALL)
+    if len(pattern) > MAX_PATTERN_CHARS:
+        raise ValueProblem(
+            f"{where}: pattern of {len(pattern)} characters, at most {MAX_PATTERN_CHARS}"
+        )
+    body, flags = _split(pattern)
     try:
-        re.compile(body.group(1) if body else pattern)
-    except re.error as exc:
-        raise ValueProblem(f"{where}: invalid regular expression: {exc}") from None
+        _compiled(body, flags)
+    except (regex.error, ValueError, OverflowError):
+        try:  # Python's own wording, which names the problem more plainly
+            re.compile(body, _re_flags(flags))
+        except (re.error, ValueError, OverflowError) as exc:
+            raise ValueProblem(f"{where}: invalid regular expression: {exc}") from None
+        raise ValueProblem(f"{where}: invalid regular expression") from None
+    if _nests_unbounded_quantifier(body, flags):
+        raise ValueProblem(
+            f"{where}: an unbounded quantifier inside a repeated group (like (a+)+) "
+            "can take exponential time: refused"
+        )
+
+
+def _split(pattern: str) -> tuple[str, str]:
+    """`/body/flags` (mongoquery's form) or a bare body."""
+    slashed = _SLASHED.match(pattern)
+    return (slashed.group(1), slashed.group(2)) if slashed else (pattern, "")
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(body: str, flags: str) -> regex.Pattern[str]:
+    options = 0
+    for flag in flags:
+        options |= getattr(regex, flag.upper())
+    return regex.compile(body, options)
+
+
+def _re_flags(flags: str) -> int:
+    options = 0
+    for flag in flags:
+        options |= getattr(re, flag.upper())
+    return options
+
+
+def _nests_unbounded_quantifier(body: str, flags: str) -> bool:
+    """True for `(a+)+`-shaped patterns, read with Python's own pattern parser.
+
+    A pattern that parser does not read (syntax only `regex` knows) is left
+    to the time bound.
+    """
+    try:  # Python has no public pattern parser; these are its own modules
+        from re import _constants as op
+        from re import _parser
+    except ImportError:  # pragma: no cover - a Python without them
+        return False
+    try:
+        tree = _parser.parse(body, _re_flags(flags))
+    except (re.error, ValueError, OverflowError, RecursionError):
+        return False
+
+    def parts(code: Any, argument: Any) -> list[Any]:
+        """The sub-patterns of one parsed node (none for a leaf)."""
+        if code is op.SUBPATTERN:
+            return [argument[3]]
+        if code is op.BRANCH:
+            return list(argument[1])
+        if code in (op.ASSERT, op.ASSERT_NOT):
+            return [argument[1]]
+        if code is op.GROUPREF_EXISTS:
+            return [branch for branch in argument[1:] if branch is not None]
+        return []
+
+    def nested(items: Any, repeated: bool) -> bool:
+        for code, argument in items:
+            if code in (op.MAX_REPEAT, op.MIN_REPEAT):
+                _low, high, inner = argument
+                if (repeated and high == op.MAXREPEAT) or nested(inner, repeated or high > 1):
+                    return True
+            elif any(nested(part, repeated) for part in parts(code, argument)):
+                return True
+        return False
+
+    return nested(tree, False)
+
+
+class _RegexBudget:
+    """The time one query may spend on `$regex` matches (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self.left = QUERY_REGEX_SECONDS
+        self.warned = False
+
+    def search(self, pattern: str, text: str) -> bool:
+        if self.left <= 0:
+            return False
+        body, flags = _split(pattern)
+        started = time.perf_counter()  # a CPU-time guard, not the mock's clock
+        try:
+            compiled = _compiled(body, flags)
+            return compiled.search(text, timeout=min(MATCH_TIMEOUT_SECONDS, self.left)) is not None
+        except TimeoutError:
+            self._warn(pattern)
+            return False
+        except (regex.error, ValueError, OverflowError):
+            return False
+        finally:
+            self.left -= time.perf_counter() - started
+
+    def _warn(self, pattern: str) -> None:
+        if not self.warned:
+            self.warned = True
+            log.warning("custom_request $regex %r cut short by its time bound", pattern[:80])
+
+
+class _BoundedQuery(Query):
+    """mongoquery's Query with `$regex` run by `regex` under a time budget."""
+
+    def __init__(self, definition: Mapping[str, Any]) -> None:
+        super().__init__(definition)
+        self._budget = _RegexBudget()
+
+    def _regex(self, condition: Any, entry: Any) -> bool:  # mongoquery's `$regex` hook
+        if not isinstance(entry, str) or not isinstance(condition, str):
+            return False
+        return self._budget.search(condition, entry)
 
 
 def profile_predicate(query: Mapping[str, Any]) -> Callable[[Profile], bool]:
     """A predicate over stored profiles; a query that fails on a profile matches nothing."""
-    compiled = Query(query)
+    compiled = _BoundedQuery(query)
 
     def matches(profile: Profile) -> bool:
         try:

@@ -102,6 +102,20 @@ def check_typed(value: Any, field_type: FieldType, where: str) -> Any:
     return value
 
 
+def check_birth_date(value: Any, where: str) -> str | None:
+    """`_bdate`: a date (`1990-02-22`) or an RFC 3339 date-time.
+
+    The vendor's Profile data object documents `_bdate` as "Birth date in RFC
+    3339 format" (`"1990-02-22T21:00:00Z"`) and `profiles/get` answers it so;
+    clients serialising a date type (Jackson, for one) send the date-time form.
+    """
+    if value is None:
+        return None
+    if isinstance(value, str) and (_is_date(value.strip()) or _is_datetime(value.strip())):
+        return value.strip()
+    raise ValueProblem(f"{where}: expected a date or an RFC 3339 date-time, got {describe(value)}")
+
+
 def check_ip(value: Any, where: str) -> str:
     if not isinstance(value, str):
         raise ValueProblem(f"{where}: expected an IP address string, got {json_type(value)}")

@@ -106,6 +106,8 @@ def _typed_fields(data: Mapping[str, Any], database: Database, where: str) -> di
     """Declared custom fields of a fixture profile get the same checks as imports
     (a tags field given as "tag-1, tag-2" is stored as a list)."""
     checked = dict(data)
+    if isinstance(checked.get("phones"), str):
+        checked["phones"] = [checked["phones"]]  # as imports store them: a list
     for name, field_type in database.fields.items():
         if name in checked:
             try:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -19,10 +18,11 @@ from typing import Any
 from mockserver.clock import Clock, iso
 from mockserver.config import ProgressionMode
 from mockserver.domain.catalog import Account, Catalog
-from mockserver.domain.imports import ImportJob, ItemVeto, engagement_record, run_slice
-from mockserver.domain.items import ImportOptions, ItemFailure, PreparedItem
+from mockserver.domain.imports import Engagement, ImportJob
+from mockserver.domain.items import ImportOptions
 from mockserver.errors import TaskNotFound
 from mockserver.ids import IdGenerator, TaskIdFormat
+from mockserver.imports_now import apply_slice, item_veto
 from mockserver.store.repository import Store
 from mockserver.tasks.model import Task, TaskStatus
 from mockserver.tasks.progression import Progression
@@ -216,25 +216,20 @@ class TaskEngine:
             items=task.items or [],
             geo=self._catalog().geo,
         )
-        session = self._store.session(task.account)
-        veto = _item_veto(task)
-        outcome = run_slice(job, task.processed, stop, session, veto)
-        session.apply()
-        now = iso(self._clock.now())
-        self._store.add_engagements(
-            [
-                engagement_record(
-                    imported,
-                    item,
-                    account=task.account,
-                    workflow_id=task.workflow_id,
-                    task_id=task.task_id,
-                    source=task.source,
-                    skip_triggers=task.options.skip_triggers,
-                    at=now,
-                )
-                for imported, item in outcome.engaged
-            ]
+        engagement = Engagement(
+            account=task.account,
+            workflow_id=task.workflow_id,
+            source=task.source,
+            task_id=task.task_id,
+            skip_triggers=task.options.skip_triggers,
+        )
+        outcome = apply_slice(
+            self._store,
+            job,
+            task.processed,
+            stop,
+            engagement=engagement,
+            veto=item_veto(task.fault_plans),
         )
         task.results.extend(result.to_result() for result in outcome.outcomes)
         task.processed = stop
@@ -293,20 +288,3 @@ class TaskEngine:
 
 def _failure_plan(task: Task) -> dict[str, Any] | None:
     return next((p for p in task.fault_plans if p["action"] == "fail_task"), None)
-
-
-def _item_veto(task: Task) -> ItemVeto | None:
-    """A `fail_items` fault: items whose matching value matches the pattern fail."""
-    plans = [p for p in task.fault_plans if p["action"] == "fail_items"]
-    if not plans:
-        return None
-    compiled = [(re.compile(p["pattern"]), ItemFailure(p["error"], p["error_text"])) for p in plans]
-
-    def veto(item: PreparedItem) -> ItemFailure | None:
-        value = item.key.describe() if item.key is not None else item.fields.get("email") or ""
-        for pattern, failure in compiled:
-            if pattern.search(value):
-                return failure
-        return None
-
-    return veto

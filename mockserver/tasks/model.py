@@ -51,9 +51,13 @@ class Task:
     @property
     def progress(self) -> int:
         """SPEC §4: an int 0-100, the share of items processed."""
-        if self.status is TaskStatus.COMPLETED or self.total == 0:
-            return 100 if self.status is TaskStatus.COMPLETED else 0
-        return min(99, self.processed * 100 // self.total)
+        if self.status is TaskStatus.COMPLETED:
+            return 100
+        if self.total == 0:
+            return 0
+        share = self.processed * 100 // self.total
+        # An unfinished task never shows 100: clients read 100 as done.
+        return share if self.status is TaskStatus.FAILED else min(99, share)
 
     @property
     def finished(self) -> bool:

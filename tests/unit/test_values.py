@@ -7,6 +7,7 @@ import pytest
 from mockserver.domain.catalog import FieldType
 from mockserver.domain.values import (
     ValueProblem,
+    check_birth_date,
     check_typed,
     email_key,
     normalize_email,
@@ -112,3 +113,23 @@ def test_typed_values_that_do_not_fit(value, field_type, message):
 def test_tags_from_the_vendor_string_form():
     assert parse_tags("tag-1, tag-2,,  tag-3 ", "Tags") == ["tag-1", "tag-2", "tag-3"]
     assert check_typed(["a", " b "], FieldType.TAGS, "Tags") == ["a", "b"]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        "1990-02-22",
+        "1990-02-22T21:00:00Z",  # the vendor's Profile data object
+        "1990-07-06T11:15:25.526Z",  # as profiles/get answers it
+        "1995-06-15T00:00:00.000+00:00",  # Jackson's ISO form of a Timestamp
+    ],
+)
+def test_birth_dates_as_a_date_or_an_rfc_3339_date_time(value):
+    assert check_birth_date(value, "data._bdate") == value
+
+
+@pytest.mark.parametrize("value", ["yesterday", "22.02.1990", 1990, 631152000000, True])
+def test_birth_dates_that_are_neither(value):
+    with pytest.raises(ValueProblem, match=r"^data\._bdate: expected a date or an RFC 3339"):
+        check_birth_date(value, "data._bdate")

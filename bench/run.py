@@ -1,0 +1,445 @@
+"""`make bench`: altcraft-mock against a bare aiohttp baseline, in one run.
+
+Every figure is a median of several runs and is reported as a ratio against
+the baseline app (bench/baseline_app.py) measured in the same run on the same
+machine; absolute times are printed too. Results: a table on stdout and
+bench/results/latest.json. BENCH_QUICK=1 shortens every scenario (for a
+smoke run); the targets are judged on a full run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import orjson
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+TOKEN = "abcdefghijklmnqrstuvwxyz"
+QUICK = os.environ.get("BENCH_QUICK") == "1"
+RUNS = 3 if QUICK else 5
+POLL_SECONDS = 2.0 if QUICK else 10.0
+GROW_TARGET = 40_000 if QUICK else 200_000
+BATCH = 10_000
+SMALL_ITEMS = 20_000 if QUICK else 70_000  # about 10 MB with the envelope
+
+
+# -- bodies ---------------------------------------------------------------------
+def reference_items(count: int, offset: int = 0) -> list[dict[str, Any]]:
+    """The reference page's item shape with a custom field (~140 bytes each)."""
+    return [
+        {
+            "data": {
+                "_fname": f"Name{n}",
+                "_lname": "Lambert",
+                "email": f"profile{n}@example.com",
+                "phones": f"+7900{n:07d}",
+                "CRM_ID": f"{n:08d}",
+            }
+        }
+        for n in range(offset, offset + count)
+    ]
+
+
+def small_items(count: int, offset: int = 0) -> list[dict[str, Any]]:
+    """Small profiles: 70,000 of them make a body just under the 10 MB limit."""
+    return [
+        {
+            "data": {
+                "_fname": f"N{n}",
+                "_lname": "Lambert",
+                "_city": "Saint Petersburg",
+                "_tz": "+3",
+                "email": f"user{n}@example.com",
+                "phones": f"+7900{n:07d}",
+            }
+        }
+        for n in range(offset, offset + count)
+    ]
+
+
+def batch_body(items: list[dict[str, Any]]) -> bytes:
+    return orjson.dumps({"token": TOKEN, "workflow_id": 2, "matching": "email", "data": items})
+
+
+# -- processes --------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class Server:
+    name: str
+    command: list[str]
+    process: subprocess.Popen[str] | None = None
+    url: str = ""
+
+    def start(self) -> Server:
+        self.process = subprocess.Popen(
+            self.command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+        )
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line.startswith("listening on "):
+            raise RuntimeError(f"{self.name} did not start: {line!r}")
+        self.url = line.split()[-1]
+        return self
+
+    def rss_bytes(self) -> int:
+        assert self.process is not None
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        return 0
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(30)
+
+
+def mock_server(name: str, db: str, *extra: str) -> Server:
+    return Server(
+        name,
+        [
+            sys.executable,
+            "-m",
+            "mockserver",
+            "serve",
+            "--port",
+            "0",
+            "--db",
+            db,
+            "--progression",
+            "instant",
+            "--log-level",
+            "WARNING",
+            "--max-body-bytes",
+            str(64 * 1024 * 1024),
+            *extra,
+        ],
+    )
+
+
+def baseline_server() -> Server:
+    return Server("baseline", [sys.executable, str(HERE / "baseline_app.py"), str(free_port())])
+
+
+# -- measurements -------------------------------------------------------------------
+@dataclass
+class Figure:
+    scenario: str
+    value: float
+    baseline: float
+    unit: str
+    lower_is_better: bool = True
+    target: float | None = None  # the ratio a target allows
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ratio(self) -> float:
+        return self.value / self.baseline if self.baseline else float("nan")
+
+    @property
+    def met(self) -> bool | None:
+        if self.target is None:
+            return None
+        return self.ratio <= self.target if self.lower_is_better else self.ratio >= self.target
+
+
+async def post(session: aiohttp.ClientSession, url: str, body: bytes) -> dict[str, Any]:
+    async with session.post(url, data=body, headers={"Content-Type": "application/json"}) as r:
+        return orjson.loads(await r.read())
+
+
+async def import_until_seen(session: aiohttp.ClientSession, base: str, body: bytes) -> float:
+    """First byte sent to `completed` seen on tasks/status (instant progression)."""
+    started = time.perf_counter()
+    answer = await post(session, f"{base}/api/v1.1/workflows/import_and_start_batch_task", body)
+    status_body = orjson.dumps({"token": TOKEN, "task_id": answer["task_id"]})
+    while True:
+        status = await post(session, f"{base}/api/v1.1/tasks/status", status_body)
+        if status["data"]["status"] == "completed":
+            return time.perf_counter() - started
+
+
+async def baseline_once(session: aiohttp.ClientSession, base: str, body: bytes) -> float:
+    started = time.perf_counter()
+    await post(session, f"{base}/api/v1.1/workflows/import_and_start_batch_task", body)
+    return time.perf_counter() - started
+
+
+async def median_of(runs: int, once: Callable[[], Awaitable[float]]) -> float:
+    return statistics.median([await once() for _ in range(runs)])
+
+
+async def poll_load(
+    session: aiohttp.ClientSession, url: str, body: bytes, concurrency: int, seconds: float
+) -> dict[str, float]:
+    latencies: list[float] = []
+    deadline = time.perf_counter() + seconds
+
+    async def worker() -> None:
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            await post(session, url, body)
+            latencies.append(time.perf_counter() - started)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    elapsed = time.perf_counter() - started
+    latencies.sort()
+    return {
+        "rps": len(latencies) / elapsed,
+        "p50_ms": latencies[len(latencies) // 2] * 1000,
+        "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
+        "requests": len(latencies),
+    }
+
+
+# -- scenarios -------------------------------------------------------------------------
+async def big_imports(session: aiohttp.ClientSession, base: Server, tmp: Path) -> list[Figure]:
+    """New profiles (distinct emails each run) and re-imports (all updates)."""
+    figures = []
+    kinds = {
+        "10k reference items": lambda run: reference_items(BATCH, run * BATCH),
+        "10 MB of small items": lambda run: small_items(SMALL_ITEMS, run * SMALL_ITEMS),
+    }
+    for store in ("memory", "file"):
+        for label, items_for in kinds.items():
+            bodies = [batch_body(items_for(run)) for run in range(RUNS)]
+            db = ":memory:" if store == "memory" else str(tmp / f"{store}-{len(bodies[0])}.json")
+            mock = mock_server(f"mock-{store}", db).start()
+            try:
+                baseline = statistics.median(
+                    [await baseline_once(session, base.url, body) for body in bodies]
+                )
+                new = statistics.median(
+                    [await import_until_seen(session, mock.url, body) for body in bodies]
+                )
+                again = statistics.median(
+                    [await import_until_seen(session, mock.url, bodies[-1]) for _ in bodies]
+                )
+            finally:
+                mock.stop()
+            main_case = store == "file" and label.startswith("10k")
+            figures.append(
+                Figure(
+                    f"import {label}, {store} store (new)",
+                    new,
+                    baseline,
+                    "s",
+                    target=4.0 if main_case else None,
+                    extra={"body_bytes": len(bodies[0])},
+                )
+            )
+            figures.append(
+                Figure(
+                    f"re-import {label}, {store} store (updates)",
+                    again,
+                    baseline,
+                    "s",
+                    target=5.0 if main_case else None,
+                )
+            )
+    return figures
+
+
+async def growing_store(session: aiohttp.ClientSession, base: Server, tmp: Path) -> list[Figure]:
+    mock = mock_server("mock-grow", str(tmp / "grow.json")).start()
+    times, rss_start = [], mock.rss_bytes()
+    try:
+        body0 = batch_body(reference_items(BATCH))
+        baseline = await median_of(RUNS, lambda: baseline_once(session, base.url, body0))
+        for offset in range(0, GROW_TARGET, BATCH):
+            body = batch_body(reference_items(BATCH, offset))
+            times.append(await import_until_seen(session, mock.url, body))
+        rss_end = mock.rss_bytes()
+    finally:
+        mock.stop()
+    first, last = statistics.median(times[:3]), statistics.median(times[-3:])
+    per_profile = (rss_end - rss_start) / GROW_TARGET
+    return [
+        Figure(
+            f"growing store: last vs first batch (to {GROW_TARGET:,} profiles)",
+            last,
+            first,
+            "s",
+            target=1.3,
+            extra={"per_batch_s": [round(t, 4) for t in times], "baseline_parse_s": baseline},
+        ),
+        Figure(
+            "memory per stored profile (RSS growth / profiles)",
+            per_profile,
+            2048,
+            "bytes",
+            target=1.0,
+            extra={"rss_start": rss_start, "rss_end": rss_end},
+        ),
+    ]
+
+
+async def status_polling(session: aiohttp.ClientSession, base: Server) -> list[Figure]:
+    mock = mock_server("mock-poll", ":memory:").start()
+    figures = []
+    try:
+        answer = await post(
+            session,
+            f"{mock.url}/api/v1.1/workflows/import_and_start_batch_task",
+            batch_body(reference_items(2)),
+        )
+        body = orjson.dumps({"token": TOKEN, "task_id": answer["task_id"]})
+        for concurrency in (1, 32):
+            ours = await poll_load(
+                session, f"{mock.url}/api/v1.1/tasks/status", body, concurrency, POLL_SECONDS
+            )
+            theirs = await poll_load(
+                session, f"{base.url}/api/v1.1/tasks/status", body, concurrency, POLL_SECONDS
+            )
+            figures.append(
+                Figure(
+                    f"status polling c={concurrency}: requests/s",
+                    ours["rps"],
+                    theirs["rps"],
+                    "req/s",
+                    lower_is_better=False,
+                    target=0.7,
+                    extra={"mock": ours, "baseline": theirs},
+                )
+            )
+            figures.append(
+                Figure(
+                    f"status polling c={concurrency}: p99",
+                    ours["p99_ms"],
+                    theirs["p99_ms"],
+                    "ms",
+                    target=3.0,
+                )
+            )
+    finally:
+        mock.stop()
+    return figures
+
+
+async def mixed(session: aiohttp.ClientSession, base: Server) -> list[Figure]:
+    mock = mock_server("mock-mixed", ":memory:").start()
+    try:
+        answer = await post(
+            session,
+            f"{mock.url}/api/v1.1/workflows/import_and_start_batch_task",
+            batch_body(reference_items(2)),
+        )
+        status_body = orjson.dumps({"token": TOKEN, "task_id": answer["task_id"]})
+        idle = await poll_load(
+            session, f"{mock.url}/api/v1.1/tasks/status", status_body, 32, POLL_SECONDS / 2
+        )
+        deadline = time.perf_counter() + POLL_SECONDS
+        imports: list[float] = []
+
+        async def importer(n: int) -> None:
+            offset = 1_000_000 + n * 1_000_000
+            while time.perf_counter() < deadline:
+                body = batch_body(reference_items(1_000, offset))
+                offset += 1_000
+                imports.append(await import_until_seen(session, mock.url, body))
+
+        pollers = poll_load(
+            session, f"{mock.url}/api/v1.1/tasks/status", status_body, 32, POLL_SECONDS
+        )
+        results = await asyncio.gather(pollers, *(importer(n) for n in range(8)))
+        busy = results[0]
+    finally:
+        mock.stop()
+    return [
+        Figure(
+            "mixed: status p99 while 8 clients import vs idle p99",
+            busy["p99_ms"],
+            idle["p99_ms"],
+            "ms",
+            target=10.0,
+            extra={
+                "busy": busy,
+                "idle": idle,
+                "imports": len(imports),
+                "import_p50_s": statistics.median(imports) if imports else None,
+            },
+        ),
+    ]
+
+
+def table(figures: list[Figure]) -> str:
+    rows = [f"{'scenario':<62} {'mock':>12} {'baseline':>12} {'ratio':>7} {'target':>8}  met"]
+    for f in figures:
+        target = "" if f.target is None else ("<=" if f.lower_is_better else ">=") + f"{f.target:g}"
+        met = {None: "", True: "yes", False: "NO"}[f.met]
+        rows.append(
+            f"{f.scenario:<62} {f.value:>10.4g}{f.unit[:2]:>2} {f.baseline:>10.4g}"
+            f"{f.unit[:2]:>2} {f.ratio:>7.2f} {target:>8}  {met}"
+        )
+    return "\n".join(rows)
+
+
+async def main() -> int:
+    RESULTS.mkdir(exist_ok=True)
+    base = baseline_server().start()
+    figures: list[Figure] = []
+    try:
+        timeout = aiohttp.ClientTimeout(total=600)
+        connector = aiohttp.TCPConnector(limit=0)
+        async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
+            with tempfile.TemporaryDirectory() as tmp_name:
+                tmp = Path(tmp_name)
+                for scenario in (big_imports, growing_store):
+                    figures += await scenario(session, base, tmp)
+                    print(table(figures), "\n", flush=True)
+            figures += await status_polling(session, base)
+            figures += await mixed(session, base)
+    finally:
+        base.stop()
+    print(table(figures))
+    report = {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+        },
+        "quick": QUICK,
+        "runs_per_figure": RUNS,
+        "figures": [
+            {
+                "scenario": f.scenario,
+                "value": f.value,
+                "baseline": f.baseline,
+                "unit": f.unit,
+                "ratio": f.ratio,
+                "target": f.target,
+                "met": f.met,
+                **f.extra,
+            }
+            for f in figures
+        ],
+    }
+    (RESULTS / "latest.json").write_text(json.dumps(report, indent=2))
+    print(f"\nwritten: {RESULTS / 'latest.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(asyncio.run(main()))

@@ -1,0 +1,108 @@
+"""What the import handlers share: a job for the request, one-profile imports,
+lookups, the item-count check. Thin glue between an `ApiCall` and the
+domain, the store and `imports_now` (the one import path)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from mockserver.app_keys import API_WARNING
+from mockserver.domain.catalog import Database
+from mockserver.domain.imports import (
+    Engagement,
+    Imported,
+    ImportJob,
+    ItemOutcome,
+    find_existing,
+    single_outcome,
+)
+from mockserver.domain.items import ImportOptions, ItemContext, PreparedItem, root_item
+from mockserver.errors import InvalidRequest
+from mockserver.imports_now import import_now, item_veto
+from mockserver.routing import ApiCall
+
+log = logging.getLogger(__name__)
+
+#: The reference page: "It is not recommended to transmit more than 10,000
+#: profiles per request." Accepted, with a warning.
+RECOMMENDED_MAX_ITEMS = 10_000
+
+
+def check_item_count(call: ApiCall, count: int) -> None:
+    """A configured hard limit refuses the request; over the vendor's advice warns."""
+    hard_limit = call.state.settings.max_items
+    if hard_limit is not None and count > hard_limit:
+        raise InvalidRequest(f"data: {count} items, more than the configured maximum {hard_limit}")
+    if count > RECOMMENDED_MAX_ITEMS:
+        warning = (
+            f"data: {count} items, more than the {RECOMMENDED_MAX_ITEMS} the vendor recommends"
+        )
+        call.request[API_WARNING] = warning
+        log.warning(warning)
+
+
+def engagement(
+    call: ApiCall, workflow_id: int, source: str, options: ImportOptions, **details: Any
+) -> Engagement:
+    """How the profiles a call imports or starts are engaged: `source` names the method."""
+    return Engagement(
+        account=call.account.name,
+        workflow_id=workflow_id,
+        source=source,
+        skip_triggers=options.skip_triggers,
+        details=details,
+    )
+
+
+async def import_items(
+    call: ApiCall,
+    database: Database,
+    options: ImportOptions,
+    items: Sequence[Any],
+    *,
+    workflow_id: int | None = None,
+    engaged: Engagement | None = None,
+    single: bool = False,
+) -> list[ItemOutcome]:
+    """Import a request's items now, through the same path as a task's step."""
+    job = ImportJob(
+        account=call.account,
+        database=database,
+        workflow_id=workflow_id,
+        options=options,
+        items=items,
+        geo=call.state.catalog.geo,
+        single=single,
+    )
+    return await import_now(
+        call.state.store, job, engagement=engaged, veto=item_veto(call.fault_plans)
+    )
+
+
+async def import_one(
+    call: ApiCall,
+    database: Database,
+    options: ImportOptions,
+    *,
+    workflow_id: int | None = None,
+    engaged: Engagement | None = None,
+) -> Imported:
+    """A one-profile import (key at the root); its item problem is the request's error."""
+    outcomes = await import_items(
+        call,
+        database,
+        options,
+        [root_item(call.body)],
+        workflow_id=workflow_id,
+        engaged=engaged,
+        single=True,
+    )
+    return single_outcome(outcomes[0])
+
+
+def find_one(call: ApiCall, database: Database, options: ImportOptions) -> tuple[PreparedItem, str]:
+    """The existing profile a lookup selects (404 when none): reads, never writes."""
+    ctx = ItemContext(call.account, database, options, call.state.catalog.geo)
+    return find_existing(call.body, ctx, call.state.store.session(call.account.name))

@@ -1,0 +1,110 @@
+"""One unit of work over the store: the path every import takes, task or not.
+
+A task's step (`TaskEngine`) and the synchronous endpoints of SPEC §8
+(`workflows/import_and_start_batch`, `workflows/import_and_start`,
+`profiles/import`, `profiles/import_batch`) run the same `apply_slice`: items
+are prepared, matched and merged by the domain over one `ProfileSession`, the
+session is written in one batch, and engagements are recorded. Nothing awaits
+in between, so a concurrent request never sees half of it. The synchronous
+endpoints then flush the store before they answer (SPEC §7: acknowledged work
+is on disk).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from mockserver.clock import iso
+from mockserver.domain.imports import (
+    Engagement,
+    ImportJob,
+    ItemOutcome,
+    ItemVeto,
+    SliceResult,
+    run_slice,
+)
+from mockserver.domain.items import AttachmentSummary, ItemFailure, PreparedItem
+from mockserver.store.repository import Store
+
+
+def apply_slice(
+    store: Store,
+    job: ImportJob,
+    start: int,
+    stop: int,
+    *,
+    engagement: Engagement | None,
+    veto: ItemVeto | None = None,
+) -> SliceResult:
+    """Import items [start, stop) of a job in one unit of work; engage them if asked.
+
+    `engagement` is None for the `profiles/*` imports, which add or update
+    profiles without engaging them in any workflow.
+    """
+    session = store.session(job.account.name)
+    outcome = run_slice(job, start, stop, session, veto)
+    session.apply()
+    if engagement is not None and outcome.engaged:
+        at = iso(store.clock.now())
+        store.add_engagements(
+            [engagement.of_import(imported, item, at) for imported, item in outcome.engaged]
+        )
+    return outcome
+
+
+async def import_now(
+    store: Store,
+    job: ImportJob,
+    *,
+    engagement: Engagement | None = None,
+    veto: ItemVeto | None = None,
+) -> list[ItemOutcome]:
+    """Import every item of a job and flush the store: one outcome per item, in order."""
+    outcome = apply_slice(store, job, 0, len(job.items), engagement=engagement, veto=veto)
+    await store.flush()
+    return outcome.outcomes
+
+
+async def engage_now(
+    store: Store,
+    engagement: Engagement,
+    profile_id: str,
+    *,
+    content: Mapping[str, Any] | None,
+    custom_data: Mapping[str, Any] | None,
+    attach: Sequence[AttachmentSummary],
+) -> None:
+    """Engage an existing profile (`workflows/start`) and flush the store."""
+    at = iso(store.clock.now())
+    store.add_engagements(
+        [
+            engagement.record(
+                profile_id,
+                created=False,
+                content=content,
+                custom_data=custom_data,
+                attach=attach,
+                at=at,
+            )
+        ]
+    )
+    await store.flush()
+
+
+def item_veto(fault_plans: Iterable[Mapping[str, Any]]) -> ItemVeto | None:
+    """A `fail_items` fault: items whose matching value matches the pattern fail."""
+    plans = [p for p in fault_plans if p["action"] == "fail_items"]
+    if not plans:
+        return None
+    compiled = [(re.compile(p["pattern"]), ItemFailure(p["error"], p["error_text"])) for p in plans]
+
+    def veto(item: PreparedItem) -> ItemFailure | None:
+        value = item.key.describe() if item.key is not None else item.fields.get("email") or ""
+        for pattern, failure in compiled:
+            if pattern.search(value):
+                return failure
+        return None
+
+    return veto

@@ -1,0 +1,225 @@
+"""Shared helpers of the reliability suite: the real server as a process, plain
+HTTP to it, and the figures RELIABILITY.md reports.
+
+`ServerProcess` starts `python -m mockserver serve --port 0`, keeps its stderr
+(the log) in a file so a test can check it for tracebacks and leaked tokens,
+and can be killed with SIGKILL like a crash. `figure()` appends one JSON line
+per test to `$RELIABILITY_FIGURES` when that is set (see RELIABILITY.md).
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import queue
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+TOKEN = "abcdefghijklmnqrstuvwxyz"  # the shipped fixture's token
+BATCH_TASK = "workflows/import_and_start_batch_task"
+SYNC_BATCH = "workflows/import_and_start_batch"
+STATUS = "tasks/status"
+START_TIMEOUT = 20.0
+LISTENING = re.compile(r"^listening on http://(\S+):(\d+)$")
+#: What the server logs when something escapes its error handling.
+CRASH_MARKS = ("Traceback", "unexpected error", "Error handling request", "Unhandled exception")
+
+
+def figure(test: str, **values: Any) -> None:
+    """Record a test's figures (inputs tried, faults survived, ...) for RELIABILITY.md."""
+    target = os.environ.get("RELIABILITY_FIGURES")
+    if target:
+        with open(target, "a", encoding="utf-8") as out:
+            out.write(json.dumps({"test": test, **values}) + "\n")
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The runner's environment without any ALTCRAFT_MOCK_* setting."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ALTCRAFT_MOCK_")}
+    env.update(extra)
+    return env
+
+
+class ServerProcess:
+    """One `mockserver serve` process; a context manager that never leaves it running."""
+
+    def __init__(self, workdir: Path, *args: str, db: str = ":memory:") -> None:
+        self.workdir = workdir
+        self.args = args
+        self.db = db
+        self.proc: subprocess.Popen[str] | None = None
+        self.host = ""
+        self.port = 0
+        self.stderr_path = workdir / f"server-{time.monotonic_ns()}.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> ServerProcess:
+        command = [sys.executable, "-m", "mockserver", "serve", "--port", "0", "--db", self.db]
+        with self.stderr_path.open("w") as stderr:
+            self.proc = subprocess.Popen(
+                [*command, *self.args],
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                stdin=subprocess.DEVNULL,
+                text=True,
+                cwd=self.workdir,
+                env=clean_env(),
+            )
+        self.host, self.port = self._wait_for_listening()
+        return self
+
+    def _wait_for_listening(self) -> tuple[str, int]:
+        assert self.proc is not None and self.proc.stdout is not None
+        lines: queue.Queue[str | None] = queue.Queue()
+        stdout = self.proc.stdout
+
+        def reader() -> None:
+            for line in stdout:
+                lines.put(line)
+            lines.put(None)
+
+        threading.Thread(target=reader, daemon=True).start()
+        deadline = time.monotonic() + START_TIMEOUT
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = lines.get(timeout=left)
+            except queue.Empty:
+                break
+            if line is None:
+                break
+            match = LISTENING.match(line.strip())
+            if match:
+                return match.group(1), int(match.group(2))
+        self.kill()
+        raise AssertionError(f"the server did not start: {self.stderr()[-2000:]}")
+
+    def kill(self) -> None:
+        """SIGKILL: a crash, nothing gets to finish."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=15)
+
+    def terminate(self) -> int:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout=30)
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stderr(self) -> str:
+        return self.stderr_path.read_text(encoding="utf-8", errors="replace")
+
+    def crash_lines(self) -> list[str]:
+        return [line for line in self.stderr().splitlines() if any(m in line for m in CRASH_MARKS)]
+
+    def __enter__(self) -> ServerProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.kill()
+        if self.proc is not None and self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+    # -- HTTP ------------------------------------------------------------------------
+    def connection(self, timeout: float = 30.0) -> http.client.HTTPConnection:
+        return http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        timeout: float = 30.0,
+    ) -> tuple[int, Any]:
+        """One request on a fresh connection: the status and the parsed JSON answer."""
+        connection = self.connection(timeout)
+        try:
+            return send(connection, method, path, body, headers)
+        finally:
+            connection.close()
+
+    def api(self, method: str, body: dict[str, Any], token: str = TOKEN) -> dict[str, Any]:
+        status, answer = self.request("POST", f"/api/v1.1/{method}", {"token": token, **body})
+        assert status == 200, answer
+        return answer
+
+    def control(self, method: str, path: str, body: Any = None, **headers: str) -> Any:
+        status, answer = self.request(method, path, body, headers or None)
+        assert status == 200, (status, answer)
+        return answer
+
+    def wait_for_task(self, task_id: str, timeout: float = 60.0) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            view = self.control("GET", f"/_mock/tasks/{task_id}")
+            if view["status"] in ("completed", "failed"):
+                return view
+            if time.monotonic() > deadline:
+                raise AssertionError(f"task {task_id} still {view['status']} after {timeout}s")
+            time.sleep(0.05)
+
+
+def send(
+    connection: http.client.HTTPConnection,
+    method: str,
+    path: str,
+    body: Any = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, Any]:
+    """A request on an open (kept-alive) connection: the status and the parsed answer."""
+    payload = None
+    if body is not None:
+        payload = body if isinstance(body, bytes) else json.dumps(body).encode()
+    sent = {"Content-Type": "application/json", **(headers or {})}
+    connection.request(method, path, body=payload, headers=sent)
+    answer = connection.getresponse()
+    raw = answer.read()
+    try:
+        return answer.status, json.loads(raw)
+    except ValueError:
+        return answer.status, raw
+
+
+def raw_exchange(host: str, port: int, data: bytes, timeout: float = 10.0) -> bytes:
+    """Send raw bytes (any HTTP, broken or not) and read until the server closes."""
+    with socket.create_connection((host, port), timeout=timeout) as sock:
+        sock.sendall(data)
+        sock.shutdown(socket.SHUT_WR)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def people(count: int, offset: int = 0, **extra: Any) -> list[dict[str, Any]]:
+    """Items in the reference page's shape, one distinct email each."""
+    return [
+        {
+            "data": {
+                "_fname": f"Name{n}",
+                "_lname": "Lambert",
+                "email": f"profile{n}@example.com",
+                "phones": f"+7900{n:07d}",
+                **extra,
+            }
+        }
+        for n in range(offset, offset + count)
+    ]
+
+
+def percentile(samples: list[float], share: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * share))]
