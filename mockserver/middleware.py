@@ -102,7 +102,8 @@ async def error_envelope(request: web.Request, handler: Handler) -> web.StreamRe
 
 @web.middleware
 async def admin_token(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """With `--admin-token`, every /_mock/ call but health must present it as Bearer."""
+    """With `--admin-token`, every /_mock/ call must present it as Bearer, except
+    OPEN_CONTROL_PATHS: health, and the dashboard's files (they hold no data)."""
     expected = request.app[SETTINGS].admin_token
     path = normalize_path(request.path)
     if expected and is_control_path(path) and path not in OPEN_CONTROL_PATHS:

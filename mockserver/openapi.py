@@ -96,9 +96,15 @@ def _control_operation(route: ControlRoute) -> dict[str, Any]:
         {"name": p.name, "in": "query", "description": p.description, "schema": {"type": p.type}}
         for p in route.query
     ]
-    answer = component_ref(route.response_schema) if route.response_schema else {"type": "object"}
+    if route.content_type != "application/json":
+        content = {route.content_type: {"schema": {"type": "string"}}}
+    else:
+        answer = (
+            component_ref(route.response_schema) if route.response_schema else {"type": "object"}
+        )
+        content = _json_content(answer)
     responses: dict[str, Any] = {
-        str(route.status): {"description": route.summary, "content": _json_content(answer)}
+        str(route.status): {"description": route.summary, "content": content}
     }
     for code in CONTROL_ERROR_CODES:
         responses[str(code)] = {

@@ -129,10 +129,12 @@ class ControlClient:
         token: str | None = None,
         error: int | None = None,
         since: int | str | None = None,
+        before: int | None = None,
         limit: int | None = None,
     ) -> list[dict[str, Any]]:
         """Journal entries, oldest first (`method` is the vendor method name)."""
         query = {
+            "before": before,
             "path": path,
             "method": method,
             "account": account,

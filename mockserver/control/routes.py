@@ -27,3 +27,4 @@ class ControlRoute:
     response_schema: str | None = None
     status: int = 200
     query: tuple[QueryParam, ...] = ()
+    content_type: str = "application/json"  # the dashboard's files are not JSON

@@ -64,6 +64,6 @@ def _serve(name: str, content_type: str) -> Handler:
 
 
 ROUTES = tuple(
-    ControlRoute("GET", path, _serve(name, content_type), summary)
+    ControlRoute("GET", path, _serve(name, content_type), summary, content_type=content_type)
     for path, (name, content_type, summary) in ASSETS.items()
 )

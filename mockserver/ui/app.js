@@ -13,6 +13,7 @@
   })();
   const JOURNAL_PAGE = 50;
   const FULL_JOURNAL_MS = 15_000;
+  const FULL_TASKS_MS = 5_000;
   const TASK_PAGE = 10;
   const PROFILE_PAGE = 25;
   const FAILED_SHOWN = 200;
@@ -241,7 +242,15 @@
       lastFull: 0,
       meta: null,
     },
-    tasks: { all: [], page: 0, filter: "all", selected: null, details: new Map(), signature: null },
+    tasks: {
+      all: [],
+      page: 0,
+      filter: "all",
+      selected: null,
+      details: new Map(),
+      signature: null,
+      loadedAt: 0,
+    },
     faults: [],
     profiles: {
       db: "",
@@ -579,10 +588,17 @@
     const counts = state.health.counts || {};
     const before = previous ? previous.counts || {} : {};
     const anyActive = t.all.some((task) => !FINISHED.has(task.status));
+    // Finished tasks never change; a reset between two looks may keep the count: reload now and then.
     const mustLoad =
-      force || t.signature === null || counts.tasks !== before.tasks || counts.active_tasks > 0 || anyActive;
+      force ||
+      t.signature === null ||
+      counts.tasks !== before.tasks ||
+      counts.active_tasks > 0 ||
+      anyActive ||
+      Date.now() - t.loadedAt > FULL_TASKS_MS;
     if (!mustLoad) return false;
     const answer = await api("GET", "/_mock/tasks");
+    t.loadedAt = Date.now();
     const tasks = answer.tasks
       .slice()
       .sort((a, b) => (a.created < b.created ? 1 : a.created > b.created ? -1 : 0));

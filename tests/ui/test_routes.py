@@ -44,7 +44,9 @@ async def test_the_page_loads_nothing_from_elsewhere(api):
     _, _, html = await get(api, "/_mock/ui")
     _, _, script = await get(api, "/_mock/ui/app.js")
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)
-    assert "innerHTML" not in script and "insertAdjacentHTML" not in script
+    # Markup is read (to compare renders), never written: no string becomes elements.
+    assert not re.search(r"\.(inner|outer)HTML\s*(\+?=)(?!=)", script)
+    assert "insertAdjacentHTML" not in script and "document.write" not in script
     assert {path for path in ASSETS} == {
         "/_mock/ui",
         "/_mock/ui/app.js",
