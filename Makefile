@@ -5,8 +5,10 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 ARGS   ?=
+# The suite runs on both cores (pytest-xdist); `make test JOBS=0` runs it in one process.
+JOBS   ?= 2
 
-.PHONY: run test browser lint format openapi clean
+.PHONY: run test bench browser lint format openapi clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (set PYTHON=...)")'
@@ -25,19 +27,22 @@ run: $(VENV)/.installed
 	$(BIN)/python -m mockserver serve $(ARGS)
 
 test: $(VENV)/.installed-test browser
-	$(BIN)/python -m pytest $(ARGS)
+	$(BIN)/python -m pytest -p xdist -n $(JOBS) $(ARGS)
+
+bench: $(VENV)/.installed-test
+	$(BIN)/python bench/run.py
 
 # Debian's chromium for the dashboard tests, when missing and installable (never fails).
 browser:
 	@sh scripts/ensure-browser.sh
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check mockserver tests examples
-	$(BIN)/ruff format --check mockserver tests examples
+	$(BIN)/ruff check mockserver tests examples bench
+	$(BIN)/ruff format --check mockserver tests examples bench
 
 format: $(VENV)/.installed-test
-	$(BIN)/ruff format mockserver tests examples
-	$(BIN)/ruff check --fix mockserver tests examples
+	$(BIN)/ruff format mockserver tests examples bench
+	$(BIN)/ruff check --fix mockserver tests examples bench
 
 openapi: $(VENV)/.installed
 	$(BIN)/python -m mockserver openapi > openapi.json
