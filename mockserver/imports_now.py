@@ -12,6 +12,7 @@ is on disk).
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -27,6 +28,9 @@ from mockserver.domain.imports import (
 )
 from mockserver.domain.items import AttachmentSummary, ItemFailure, PreparedItem
 from mockserver.store.repository import Store
+
+#: Items imported between two chances for other requests to run.
+SLICE_ITEMS = 500
 
 
 def apply_slice(
@@ -61,10 +65,18 @@ async def import_now(
     engagement: Engagement | None = None,
     veto: ItemVeto | None = None,
 ) -> list[ItemOutcome]:
-    """Import every item of a job and flush the store: one outcome per item, in order."""
-    outcome = apply_slice(store, job, 0, len(job.items), engagement=engagement, veto=veto)
+    """Import every item of a job and flush the store: one outcome per item, in order.
+
+    Slice by slice, letting other requests run in between (as a task's step does),
+    so one 10,000-item synchronous batch never stalls every other client."""
+    outcomes: list[ItemOutcome] = []
+    for start in range(0, len(job.items), SLICE_ITEMS):
+        stop = min(len(job.items), start + SLICE_ITEMS)
+        outcomes += apply_slice(store, job, start, stop, engagement=engagement, veto=veto).outcomes
+        if stop < len(job.items):
+            await asyncio.sleep(0)
     await store.flush()
-    return outcome.outcomes
+    return outcomes
 
 
 async def engage_now(

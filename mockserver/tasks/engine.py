@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +22,7 @@ from mockserver.domain.imports import Engagement, ImportJob
 from mockserver.domain.items import ImportOptions
 from mockserver.errors import TaskNotFound
 from mockserver.ids import IdGenerator, TaskIdFormat
-from mockserver.imports_now import apply_slice, item_veto
+from mockserver.imports_now import SLICE_ITEMS, apply_slice, item_veto
 from mockserver.store.repository import Store
 from mockserver.tasks.model import Task, TaskStatus
 from mockserver.tasks.progression import Progression
@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 #: The background worker of `rate` mode wakes this often and never imports
 #: more than this many items before letting other requests run.
 RATE_TICK_SECONDS = 0.02
-MAX_ITEMS_PER_SLICE = 2000
+MAX_ITEMS_PER_SLICE = SLICE_ITEMS
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +64,7 @@ class TaskEngine:
         self._task_id_format = task_id_format
         self._active: dict[str, Task] = {}
         self._rate_started: dict[str, float] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
         self._wakeup = asyncio.Event()
 
     # -- lifecycle ---------------------------------------------------------------
@@ -106,7 +107,7 @@ class TaskEngine:
         )
         self._active[task.task_id] = task
         if task.progression.mode is ProgressionMode.INSTANT:
-            self._process_to(task, task.total)
+            await self._process_to_yielding(task, task.total)
         else:
             self._store.save_task(task.to_doc())
             self._start_clock(task)
@@ -131,23 +132,24 @@ class TaskEngine:
         """`tasks/status`: in `polls` mode every call is one step (SPEC §5)."""
         task = self.get(task_id, account)
         if not task.finished and task.progression.mode is ProgressionMode.POLLS:
-            self._step(task)
+            await self._step(task)
             await self._store.flush()
         return task
 
     # -- moving forward --------------------------------------------------------------
-    def _step(self, task: Task) -> None:
+    async def _step(self, task: Task) -> None:
         task.steps_taken += 1
-        self._process_to(task, task.progression.target_after_step(task.total, task.steps_taken))
+        target = task.progression.target_after_step(task.total, task.steps_taken)
+        await self._process_to_yielding(task, target)
 
     async def advance(self, task_id: str, items: int | None = None) -> Task:
         """Control API: one step, or `items` more items."""
         task = self.get(task_id)
         if not task.finished:
             if items is None:
-                self._step(task)
+                await self._step(task)
             else:
-                self._process_to(task, task.processed + items)
+                await self._process_to_yielding(task, task.processed + items)
             await self._store.flush()
         return task
 
@@ -158,7 +160,7 @@ class TaskEngine:
             task.progression = progression
             task.steps_taken = 0 if progression.mode is ProgressionMode.POLLS else task.steps_taken
             if progression.mode is ProgressionMode.INSTANT:
-                self._process_to(task, task.total)
+                await self._process_to_yielding(task, task.total)
             else:
                 self._store.save_task(task.to_doc())
                 self._start_clock(task)
@@ -169,7 +171,7 @@ class TaskEngine:
     async def complete(self, task_id: str) -> Task:
         task = self.get(task_id)
         if not task.finished:
-            self._process_to(task, task.total)
+            await self._process_to_yielding(task, task.total)
             await self._store.flush()
         return task
 
@@ -182,18 +184,35 @@ class TaskEngine:
         return task
 
     def _process_to(self, task: Task, target: int) -> None:
-        """Import items up to `target` (one unit of work per slice) and save the task."""
+        """Import items up to `target` without yielding (the rate worker's tick)."""
+        for _ in self._work_to(task, target):
+            pass
+
+    async def _process_to_yielding(self, task: Task, target: int) -> None:
+        """Import items up to `target`, letting other requests run between slices,
+        so a status poll is never stuck behind a whole 10,000-item batch."""
+        async with self._lock(task.task_id):
+            for _ in self._work_to(task, target):
+                await asyncio.sleep(0)
+
+    def _lock(self, task_id: str) -> asyncio.Lock:
+        # One task is processed by one caller at a time (a poll and a control
+        # call may race between slices).
+        return self._locks.setdefault(task_id, asyncio.Lock())
+
+    def _work_to(self, task: Task, target: int) -> Iterator[None]:
+        """Import up to `target`, one unit of work per iteration, then save the task."""
         target = min(task.total, max(target, task.processed))
         failure = _failure_plan(task)
         if failure is not None:
             # A `fail_task` fault: the task fails once it reaches the planned progress.
             fail_at = math.ceil(task.total * failure["at_progress"] / 100)
             if target >= fail_at:
-                self._import_to(task, fail_at)
+                yield from self._slices_to(task, fail_at)
                 task.failure = {"error": failure["error"], "error_text": failure["error_text"]}
                 self._finish(task, TaskStatus.FAILED)
                 return
-        self._import_to(task, target)
+        yield from self._slices_to(task, target)
         if task.processed >= task.total:
             self._finish(task, TaskStatus.COMPLETED)
         else:
@@ -201,10 +220,11 @@ class TaskEngine:
                 task.status = TaskStatus.PROCESSING
             self._store.save_task(task.to_doc())
 
-    def _import_to(self, task: Task, target: int) -> None:
-        while task.processed < target:
+    def _slices_to(self, task: Task, target: int) -> Iterator[None]:
+        while task.processed < target and not task.finished:
             stop = min(target, task.processed + MAX_ITEMS_PER_SLICE)
             self._import_slice(task, stop)
+            yield
 
     def _import_slice(self, task: Task, stop: int) -> None:
         account = self._catalog().accounts[task.account]
@@ -241,6 +261,7 @@ class TaskEngine:
         self._store.save_task(task.to_doc())
         self._active.pop(task.task_id, None)
         self._rate_started.pop(task.task_id, None)
+        self._locks.pop(task.task_id, None)
 
     # -- rate mode -----------------------------------------------------------------
     def rate_tick(self) -> bool:
@@ -251,7 +272,7 @@ class TaskEngine:
                 continue
             started = self._rate_started.setdefault(task.task_id, self._clock.monotonic())
             target = task.progression.target_at(task.total, self._clock.monotonic() - started)
-            if target > task.processed:
+            if target > task.processed and not self._lock(task.task_id).locked():
                 self._process_to(task, target)
             pending = pending or not task.finished
         return pending
