@@ -27,6 +27,8 @@ from typing import Any
 
 import pytest
 
+from tests.contract.test_reference_page import EMAIL_EXAMPLE  # the page's example, verbatim
+
 pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[2]
@@ -34,31 +36,6 @@ TOKEN = "abcdefghijklmnqrstuvwxyz"
 START_TIMEOUT = 15.0
 STOP_TIMEOUT = 15.0
 LISTENING = re.compile(r"^listening on (http://\S+:\d+)$")
-
-# The reference page's email example, verbatim.
-EMAIL_EXAMPLE = b"""{
-"token": "abcdefghijklmnqrstuvwxyz",
-"workflow_id": 2,
-"matching": "email",
-"data": [
-{
-"data": {
-"_fname": "Herbert",
-"_lname": "Lambert",
-"email": "profile5@example.com",
-"phones": "+79000000000"
-}
-},
-{
-"data": {
-"_fname": "Bert",
-"_lname": "Lambert",
-"email": "profile8@example.com",
-"phones": "+79000000000"
-}
-}
-]
-}"""
 
 
 # -- the process ---------------------------------------------------------------------
