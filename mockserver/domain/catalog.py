@@ -147,6 +147,8 @@ def page_by_id(
 ) -> tuple[list[T], int | None]:
     """The vendor's list paging: entries with id >= `from_id`, in id order, at most
     `limit`; and the id to ask for next (None on the last page)."""
+    # JSON Schema lets `1.0` pass as an integer: page with whole numbers.
+    from_id, limit = int(from_id), int(limit)
     ordered = sorted((entry for entry in entries if key(entry) >= from_id), key=key)
     shown, rest = ordered[:limit], ordered[limit:]
     return shown, (key(rest[0]) if rest else None)

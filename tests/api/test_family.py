@@ -944,3 +944,13 @@ async def test_databases_list_errors(api):
 async def test_every_family_method_needs_a_known_token(api, method):
     answer = await api.call(method, {"token": "unknown-token"})
     assert (answer.body["error"], answer.body["error_text"]) == (403, ACCESS_DENIED_TEXT)
+
+
+async def test_list_paging_accepts_whole_numbers_written_as_floats(api):
+    # JSON Schema counts 13.0 as an integer; found by the schemathesis run.
+    workflows = await api.call("workflows/list", {"from_id": 1.0, "limit": 2.0})
+    databases = await api.call("databases/list", {"from_id": 1.0, "limit": 10.0})
+
+    assert [w["id"] for w in workflows.body["data"]] == [1, 2]
+    assert workflows.body["next_from_id"] == 3
+    assert [d["id"] for d in databases.body["data"]] == [1]
