@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import signal
@@ -19,6 +20,7 @@ import urllib.request
 from collections.abc import Sequence
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from mockserver import __version__
 from mockserver.app import create_app
@@ -34,19 +36,38 @@ log = logging.getLogger("mockserver")
 ACCESS_LOG_FORMAT = '%a "%r" %s %b %Tfs'
 
 
+class ClientErrorsQuiet(logging.Filter):
+    """aiohttp logs a request it cannot parse (no Host, a bad request line, an unknown
+    Content-Encoding, a body that does not decode) as an ERROR with a traceback, as if
+    the server broke. It is the client's fault, already answered 400: one WARNING line
+    without the traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        client_error = (HttpProcessingError, web.RequestPayloadError)
+        if record.name == "aiohttp.server" and isinstance(error, client_error):
+            with contextlib.suppress(Exception):  # a log line is never worth a failure
+                reason = " ".join(str(getattr(error, "message", "") or error).split())
+                record.msg, record.args = f"{record.getMessage()}: {reason}", None
+                record.levelno, record.levelname = logging.WARNING, "WARNING"
+                record.exc_info = record.exc_text = None
+        return True
+
+
 class SecretsMasked(logging.Filter):
     """Tokens never reach the log: `?token=`, `"token": "…"` and Bearer values are
     shown as `abcd…` in every line, the access log's request line and tracebacks included."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        masked = mask_secrets(message)
-        if masked != message:
-            record.msg, record.args = masked, None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text:
-            record.exc_text = mask_secrets(record.exc_text)
+        with contextlib.suppress(Exception):  # a malformed call is logging's to report
+            message = record.getMessage()
+            masked = mask_secrets(message)
+            if masked != message:
+                record.msg, record.args = masked, None
+            if record.exc_info and not record.exc_text:
+                record.exc_text = logging.Formatter().formatException(record.exc_info)
+            if record.exc_text:
+                record.exc_text = mask_secrets(record.exc_text)
         return True
 
 
@@ -95,6 +116,7 @@ def _serve_command(flags: dict) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     for handler in logging.getLogger().handlers:
+        handler.addFilter(ClientErrorsQuiet())
         handler.addFilter(SecretsMasked())
     try:
         state = MockState(settings)
@@ -128,6 +150,9 @@ async def serve(settings: Settings, state: MockState) -> None:
         # after it connected (or after the previous answer): a client trickling its
         # headers a byte at a time is cut off. The body's deadline is read_body's.
         keepalive_timeout=settings.read_timeout,
+        # After an early answer (a body over the limit or too slow), the rest of
+        # the body is read and dropped for at most this long before closing.
+        lingering_time=min(10.0, settings.read_timeout),
     )
     await runner.setup()
     try:

@@ -67,6 +67,13 @@ async def read_body(request: web.Request, limit: int, timeout: float | None = No
         raise InvalidRequest(
             f"http: request body not received within {timeout:g} s (--read-timeout)"
         ) from None
+    except web.RequestPayloadError as exc:
+        # A body aiohttp could not read: a Content-Encoding that does not decode, a
+        # chunked body that breaks off. The client's fault, answered as such.
+        request[BODY_NOTE] = "unreadable: not read"
+        cause = exc.__cause__ or exc
+        reason = getattr(cause, "message", None) or str(cause)
+        raise InvalidRequest(f"http: request body unreadable: {reason}") from None
     return bytes(received)
 
 
@@ -98,6 +105,8 @@ def parse_json_object(raw: bytes, content_type: str | None = None) -> dict[str, 
     except orjson.JSONDecodeError as exc:
         if "depth limit" in str(exc):
             raise InvalidRequest(f"body: nested deeper than {MAX_DEPTH} levels") from None
+        if "infinity" in str(exc):  # a number past a double's range: name its field
+            raise InvalidRequest(_number_problem(raw) or f"body: {exc}") from None
         raise InvalidRequest(f"body: not valid JSON: {exc}{declared}") from None
     if not isinstance(value, dict):
         kind = type(value).__name__ if value is not None else "null"
@@ -130,18 +139,30 @@ def _orjson_depth_limit() -> int:
 #: Lists wrapped around a body before it is written back: orjson then refuses
 #: exactly the bodies nested deeper than MAX_DEPTH, at the speed of its writer.
 _DEPTH_PADDING = _orjson_depth_limit() - MAX_DEPTH
-_DIGITS_ONLY = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x2E for byte in range(256))
+#: The raw body with digits as `0`, `.` kept, `e`/`E` as `e`, signs as `s`, the rest
+#: as `x`: a number's shape, found at C speed (strings may match too: only a hint).
+_NUMBER_SHAPES = bytes(
+    0x30
+    if 0x30 <= byte <= 0x39
+    else {0x2E: 0x2E, 0x65: 0x65, 0x45: 0x65, 0x2B: 0x73, 0x2D: 0x73}.get(byte, 0x78)
+    for byte in range(256)
+)
 _LONG_DIGIT_RUN = b"0" * 19  # the length of 2**63: shorter runs are in range
+_FLOAT_SHAPES = (b"0.0", b"0e0", b"0es0")  # a fraction or an exponent
 
 
 def _refuse_unfaithful(raw: bytes, value: dict[str, Any]) -> None:
-    """Depth, duplicate keys, NUL characters, 64-bit integers: cheap checks first.
+    """Depth, duplicate keys, NUL characters, 64-bit numbers: cheap checks first.
 
     The body is written back with orjson (a few milliseconds for 10,000 items):
     that refuses anything too deep, and its `:` count equals the raw body's
     unless a key was dropped as a duplicate (a `\\u003a` escape in the raw body
     could hide one, so it sends the body to the exact check too). Only a body
     a cheap check flags is parsed again, slowly, to find the problem and its path.
+
+    A number written as a float that is a whole number (`2.0`, `1e3`) is the same
+    JSON number as `2` (JSON Schema's `integer` accepts it), so it is kept as an
+    int: code that pages or counts with it gets an int.
     """
     wrapped: Any = value
     for _ in range(_DEPTH_PADDING):
@@ -150,38 +171,92 @@ def _refuse_unfaithful(raw: bytes, value: dict[str, Any]) -> None:
         written = orjson.dumps(wrapped)
     except orjson.JSONEncodeError:
         raise InvalidRequest(f"body: nested deeper than {MAX_DEPTH} levels") from None
+    shapes = raw.translate(_NUMBER_SHAPES)
     suspicious = (
         raw.count(b":") != written.count(b":")
         or b"\\u0000" in raw
         or b"\\u003" in raw
-        or _LONG_DIGIT_RUN in raw.translate(_DIGITS_ONLY)
+        or _LONG_DIGIT_RUN in shapes
     )
     if suspicious:
         problem = find_unfaithful(raw)
         if problem is not None:
             raise InvalidRequest(problem)
+    if any(shape in shapes for shape in _FLOAT_SHAPES) and not _whole_floats_to_ints(value):
+        raise InvalidRequest(_out_of_range_float(value, ""))
+
+
+def _whole_floats_to_ints(value: Any) -> bool:
+    """Turn whole-number floats into ints, in place; False at a float past 64 bits."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        members = node.items() if type(node) is dict else enumerate(node)
+        for key, child in members:
+            kind = type(child)
+            if kind is float and child.is_integer():  # every float past 2**53 is whole
+                if not INT_MIN <= child < -INT_MIN:
+                    return False
+                node[key] = int(child)
+            elif kind is dict or kind is list:
+                stack.append(child)
+    return True
+
+
+def _out_of_range_float(node: Any, path: str) -> str:
+    """`error_debug` for the first float past 64 bits under `node` (one exists)."""
+    members = node.items() if isinstance(node, dict) else enumerate(node)
+    for key, child in members:
+        here = (
+            (f"{path}.{key}" if path else str(key)) if isinstance(node, dict) else f"{path}[{key}]"
+        )
+        if isinstance(child, float) and not INT_MIN <= child < -INT_MIN:
+            return f"{here}: number {child!r} is outside the 64-bit range"
+        if isinstance(child, dict | list) and child:
+            found = _out_of_range_float(child, here)
+            if found:
+                return found
+    return ""
 
 
 class _Pairs(list):
     """An object's members in order, duplicates kept (stdlib json's pairs hook)."""
 
 
-class _BigInt(str):
-    """An integer literal outside the 64-bit range, as written."""
+class _OutOfRange(str):
+    """A number literal outside the 64-bit range, as written."""
 
 
-def _parse_int(text: str) -> int | _BigInt:
+def _parse_int(text: str) -> int | _OutOfRange:
     digits = text.lstrip("-")
     if len(digits) > 19:  # also spares int() Python's 4,300-digit guard
-        return _BigInt(text)
+        return _OutOfRange(text)
     number = int(text)
-    return number if INT_MIN <= number <= INT_MAX else _BigInt(text)
+    return number if INT_MIN <= number <= INT_MAX else _OutOfRange(text)
+
+
+def _parse_float(text: str) -> float | _OutOfRange:
+    number = float(text)
+    return number if INT_MIN <= number < -INT_MIN else _OutOfRange(text)
 
 
 def find_unfaithful(raw: bytes) -> str | None:
-    """The first duplicate key, NUL character or out-of-range integer, as `error_debug`."""
-    tree = json.loads(raw.decode("utf-8"), object_pairs_hook=_Pairs, parse_int=_parse_int)
+    """The first duplicate key, NUL character or out-of-range number, as `error_debug`."""
+    tree = json.loads(
+        raw.decode("utf-8"),
+        object_pairs_hook=_Pairs,
+        parse_int=_parse_int,
+        parse_float=_parse_float,
+    )
     return next(_problems(tree, ""), None)
+
+
+def _number_problem(raw: bytes) -> str | None:
+    """`error_debug` for a body orjson refused for a number past a double's range."""
+    try:
+        return find_unfaithful(raw)
+    except ValueError:  # not JSON for the stdlib parser either: orjson's words stand
+        return None
 
 
 def _problems(node: Any, path: str) -> Iterator[str]:
@@ -198,9 +273,9 @@ def _problems(node: Any, path: str) -> Iterator[str]:
     elif isinstance(node, list):
         for index, child in enumerate(node):
             yield from _problems(child, f"{path}[{index}]" if path else f"body[{index}]")
-    elif isinstance(node, _BigInt):
+    elif isinstance(node, _OutOfRange):
         shown = node if len(node) <= 40 else node[:40] + "…"
-        yield f"{here}: integer {shown} is outside the 64-bit range"
+        yield f"{here}: number {shown} is outside the 64-bit range"
     elif isinstance(node, str) and "\0" in node:
         yield f"{here}: contains a NUL character (\\u0000)"
 

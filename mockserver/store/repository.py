@@ -60,6 +60,7 @@ class Store:
     def _load(self) -> dict[str, Any]:
         if self._snapshot is None or self._log is None:
             return {}
+        self._snapshot.remove_leftovers()
         data = self._snapshot.load()
         self._snapshot_bytes = self._snapshot.size()
         # A new store gets its snapshot file at the first flush, so the --db

@@ -33,6 +33,12 @@ class SnapshotFile:
     def size(self) -> int:
         return self.path.stat().st_size if self.path.exists() else 0
 
+    def remove_leftovers(self) -> None:
+        """Temporary files of a snapshot write a kill interrupted: never read, so removed."""
+        for leftover in self.path.parent.glob(f".{self.path.name}.*.tmp"):
+            with _suppress_os_error():
+                leftover.unlink()
+
     def load(self) -> dict[str, Any]:
         try:
             raw = self.path.read_bytes()

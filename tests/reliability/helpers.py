@@ -29,8 +29,9 @@ SYNC_BATCH = "workflows/import_and_start_batch"
 STATUS = "tasks/status"
 START_TIMEOUT = 20.0
 LISTENING = re.compile(r"^listening on http://(\S+):(\d+)$")
-#: What the server logs when something escapes its error handling.
-CRASH_MARKS = ("Traceback", "unexpected error", "Error handling request", "Unhandled exception")
+#: What the server logs when something escapes its error handling (a client's
+#: malformed request is one WARNING line, not this).
+CRASH_MARKS = (" ERROR ", " CRITICAL ", "Traceback")
 
 
 def figure(test: str, **values: Any) -> None:
@@ -194,14 +195,36 @@ def send(
 
 
 def raw_exchange(host: str, port: int, data: bytes, timeout: float = 10.0) -> bytes:
-    """Send raw bytes (any HTTP, broken or not) and read until the server closes."""
+    """Send raw bytes (any HTTP, broken or not) and read until the server closes.
+
+    A request that parses should say `Connection: close`; one that does not is
+    answered and the connection closed by the server. `timeout` only guards the
+    test against a server that never answers.
+    """
     with socket.create_connection((host, port), timeout=timeout) as sock:
         sock.sendall(data)
-        sock.shutdown(socket.SHUT_WR)
         chunks = []
-        while chunk := sock.recv(65536):
-            chunks.append(chunk)
+        try:
+            while chunk := sock.recv(65536):
+                chunks.append(chunk)
+        except ConnectionResetError:
+            pass
     return b"".join(chunks)
+
+
+def status_of(answer: bytes) -> int:
+    """The status code of a raw HTTP answer (0: no answer)."""
+    match = re.match(rb"HTTP/1\.[01] (\d{3}) ", answer)
+    return int(match.group(1)) if match else 0
+
+
+def body_of(answer: bytes) -> Any:
+    """The JSON body of a raw HTTP answer, or its raw bytes."""
+    _, _, body = answer.partition(b"\r\n\r\n")
+    try:
+        return json.loads(body)
+    except ValueError:
+        return body
 
 
 def people(count: int, offset: int = 0, **extra: Any) -> list[dict[str, Any]]:

@@ -117,3 +117,14 @@ def test_a_broken_snapshot_stops_start_up_with_a_clear_message(tmp_path, content
     path.write_bytes(content)
     with pytest.raises(StoreFileError, match="store file"):
         open_store(path)
+
+
+def test_leftovers_of_an_interrupted_snapshot_write_are_removed(tmp_path):
+    path = tmp_path / "store.json"
+    leftover = tmp_path / ".store.json.abc123.tmp"
+    leftover.write_bytes(b'{"profiles": {"1": ')  # a kill in the middle of a snapshot
+
+    store = open_store(path)
+
+    assert not leftover.exists()
+    assert store.count_profiles() == 0
