@@ -52,9 +52,7 @@ def apply_slice(
     session.apply()
     if engagement is not None and outcome.engaged:
         at = iso(store.clock.now())
-        store.add_engagements(
-            [engagement.of_import(imported, item, at) for imported, item in outcome.engaged]
-        )
+        store.add_engagements([engagement.of_imports(outcome.engaged, job.options, at)])
     return outcome
 
 

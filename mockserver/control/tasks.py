@@ -37,7 +37,7 @@ def task_view(task: Task, *, with_results: bool = True) -> dict[str, Any]:
         "fault_plans": task.fault_plans,
     }
     if with_results:
-        view["results"] = task.results
+        view["results"] = task.result_entries()
     return view
 
 

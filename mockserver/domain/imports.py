@@ -9,7 +9,7 @@ one-profile request raises its item's problem as the request's error.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -316,13 +316,57 @@ class Engagement:
             "time": at,
         }
 
-    def of_import(self, imported: Imported, item: PreparedItem, at: str) -> dict[str, Any]:
-        """The record of a profile an import created or updated, then engaged."""
-        return self.record(
-            imported.profile_id,
-            created=imported.created,
-            content=item.content,
-            custom_data=item.custom_data,
-            attach=item.attach,
-            at=at,
+    def of_imports(
+        self,
+        engaged: Sequence[tuple[Imported, PreparedItem]],
+        options: ImportOptions,
+        at: str,
+    ) -> dict[str, Any]:
+        """One stored document for the profiles a slice of an import engaged.
+
+        What they share is kept once; each profile is `[profile_id, created]`,
+        plus its own content, custom_data and attach when the item carried
+        them. `engagement_records` gives back one record per profile, as
+        `record` builds it: per-profile records cost a dict of a dozen keys
+        per imported profile, in memory and on disk."""
+        content, custom_data, attach = options.content, options.custom_data, options.attach
+        profiles: list[list[Any]] = []
+        for imported, item in engaged:
+            entry: list[Any] = [imported.profile_id, imported.created]
+            if not (
+                item.content is content
+                and item.custom_data is custom_data
+                and item.attach is attach
+            ):
+                entry += [item.content, item.custom_data, [a.to_doc() for a in item.attach]]
+            profiles.append(entry)
+        shared = self.record(
+            "", created=False, content=content, custom_data=custom_data, attach=attach, at=at
         )
+        del shared["profile_id"], shared["created"]
+        shared[BATCH_PROFILES] = profiles
+        return shared
+
+
+#: The key of a stored engagement document that holds several profiles.
+BATCH_PROFILES = "profiles"
+
+
+def engagement_records(doc: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+    """The per-profile records a stored engagement document holds, in order."""
+    entries = doc.get(BATCH_PROFILES)
+    if entries is None:
+        yield dict(doc)  # one profile's record (`record`)
+        return
+    head = {"account": doc["account"], "workflow_id": doc["workflow_id"]}
+    rest = {k: v for k, v in doc.items() if k not in head and k != BATCH_PROFILES}
+    for entry in entries:
+        record = {**head, "profile_id": entry[0], "created": entry[1], **rest}
+        if len(entry) > 2:
+            record["content"], record["custom_data"], record["attach"] = entry[2:5]
+        yield record
+
+
+def engagement_count(doc: Mapping[str, Any]) -> int:
+    entries = doc.get(BATCH_PROFILES)
+    return 1 if entries is None else len(entries)

@@ -37,7 +37,9 @@ class ProfileBook(Protocol):
 
     def create(
         self, db_id: int, fields: dict[str, Any], subscriptions: list[dict[str, Any]]
-    ) -> str: ...
+    ) -> str:
+        """Store a new profile; `fields` (a fresh dict) becomes its data."""
+        ...
 
     def replace(
         self, profile_id: str, fields: dict[str, Any], subscriptions: list[dict[str, Any]]
@@ -84,8 +86,8 @@ def find_by_query(
 
 
 def _earliest(book: ProfileBook, ids: Iterable[str]) -> str | None:
-    if isinstance(ids, tuple | frozenset | set) and len(set(ids)) <= 1:
-        return next(iter(ids), None)  # the common case: one match or none
+    if isinstance(ids, tuple) and len(ids) <= 1:
+        return ids[0] if ids else None  # the common case: one match or none
     best: Profile | None = None
     for profile_id in ids:
         profile = book.get(profile_id)

@@ -35,8 +35,12 @@ def normalize_email(value: Any, where: str = "email") -> str:
 
 
 def email_key(email: str) -> str:
-    """The form emails are compared in."""
-    return email.strip().lower()
+    """The form emails are compared in: trimmed, lower case.
+
+    A stored email is usually in that form already; it is then its own key, so
+    the index holds no second copy of it."""
+    key = email.strip()
+    return key if key.islower() else key.lower()
 
 
 def normalize_phone(value: Any, where: str = "phone") -> str:
@@ -49,9 +53,13 @@ def normalize_phone(value: Any, where: str = "phone") -> str:
 
 
 def phone_key(phone: str) -> str:
-    """The form phones are compared in: digits only."""
-    digits = phone[1:] if phone.startswith("+") else phone
-    return digits if digits.isdigit() else _NON_DIGITS.sub("", phone)
+    """The form phones are compared in: `+` and the digits only.
+
+    A stored phone is in that form already (`normalize_phone`); it is then its
+    own key, so the index holds no second copy of it."""
+    if phone.startswith("+") and phone[1:].isdigit():
+        return phone
+    return "+" + _NON_DIGITS.sub("", phone)
 
 
 def normalize_phones(value: Any, where: str = "phones") -> list[str]:

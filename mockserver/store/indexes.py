@@ -106,8 +106,9 @@ class DatabaseIndex:
 
     def _apply(self, profile: Profile, op: Callable[[IdMap, Hashable, str], None]) -> None:
         profile_id, data = profile["id"], profile["data"]
-        if data.get("email"):
-            op(self.emails, email_key(data["email"]), profile_id)
+        email = data.get("email")
+        if email:
+            op(self.emails, email_key(email), profile_id)
         for phone in data.get("phones") or ():
             op(self.phones, phone_key(phone), profile_id)
         for sub in profile["subscriptions"]:
@@ -115,9 +116,10 @@ class DatabaseIndex:
                 op(self.sub_emails, email_key(sub["email"]), profile_id)
             elif sub.get("channel") in PHONE_CHANNELS and sub.get("phone"):
                 op(self.sub_phones, phone_key(sub["phone"]), profile_id)
-        for field, index in self.fields.items():
-            for key in value_keys(data.get(field)):
-                op(index, key, profile_id)
+        if self.fields:
+            for field, index in self.fields.items():
+                for key in value_keys(data.get(field)):
+                    op(index, key, profile_id)
 
     # -- lookups -----------------------------------------------------------
     def by_email(self, key: str, *, profile: bool, subscriptions: bool) -> tuple[str, ...]:

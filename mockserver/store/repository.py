@@ -27,6 +27,7 @@ import orjson
 from tinydb import TinyDB
 
 from mockserver.clock import Clock, iso
+from mockserver.domain.imports import engagement_count, engagement_records
 from mockserver.domain.profiles import Profile
 from mockserver.ids import IdGenerator
 from mockserver.store.indexes import DatabaseIndex
@@ -54,7 +55,12 @@ class Store:
         self.ids = ids
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-writer")
         self._flush_lock = asyncio.Lock()
-        self._pending: dict[tuple[str, str], Any] = {}  # (table, doc id) -> doc or None
+        # Changed since the last flush: table -> doc id -> doc (None: deleted).
+        self._pending: dict[str, dict[str, Any]] = {}
+        #: Called after each flush and after a clear (`serve` tunes the garbage
+        #: collector with them: mockserver.heap).
+        self.on_flushed: Callable[[], None] = _nothing
+        self.on_cleared: Callable[[], None] = _nothing
         self._rebuild_maps()
 
     def _load(self) -> dict[str, Any]:
@@ -97,11 +103,21 @@ class Store:
 
     def _put(self, name: str, doc_id: str, doc: Any) -> None:
         self._table(name)[doc_id] = doc
-        self._pending[(name, doc_id)] = doc
+        self._changed(name)[doc_id] = doc
+
+    def _put_many(self, name: str, docs: Mapping[str, Any]) -> None:
+        self._table(name).update(docs)
+        self._changed(name).update(docs)
+
+    def _changed(self, name: str) -> dict[str, Any]:
+        changed = self._pending.get(name)
+        if changed is None:
+            changed = self._pending[name] = {}
+        return changed
 
     def _delete(self, name: str, doc_id: str) -> None:
         self._table(name).pop(doc_id, None)
-        self._pending[(name, doc_id)] = None
+        self._changed(name)[doc_id] = None
 
     def _new_id(self, name: str) -> str:
         doc_id = self._next_id[name]
@@ -141,26 +157,33 @@ class Store:
     def _write_profiles(
         self, created: Mapping[str, dict[str, Any]], replaced: Mapping[str, dict[str, Any]]
     ) -> None:
+        profile_doc = self._profile_doc
+        docs: dict[str, dict[str, Any]] = {}
         for profile_id, doc in created.items():
-            doc_id = str(doc["seq"])
-            self._profile_doc[profile_id] = doc_id
-            self._put(PROFILES, doc_id, doc)
+            doc_id = profile_doc[profile_id] = str(doc["seq"])
+            docs[doc_id] = doc
         for profile_id, doc in replaced.items():
-            self._put(PROFILES, self._profile_doc[profile_id], doc)
+            docs[profile_doc[profile_id]] = doc
+        self._put_many(PROFILES, docs)
 
     def take_seq(self) -> int:
-        return int(self._new_id(PROFILES))
+        seq: int = self._next_id[PROFILES]
+        self._next_id[PROFILES] = seq + 1
+        return seq
 
     # -- engagements -----------------------------------------------------------
-    def add_engagements(self, records: list[dict[str, Any]]) -> None:
-        for record in records:
-            self._put(ENGAGEMENTS, self._new_id(ENGAGEMENTS), record)
+    def add_engagements(self, docs: list[dict[str, Any]]) -> None:
+        """Store engagement documents: one record, or a batch (`Engagement.of_imports`)."""
+        for doc in docs:
+            self._put(ENGAGEMENTS, self._new_id(ENGAGEMENTS), doc)
 
-    def engagements(self) -> Iterable[Mapping[str, Any]]:
-        return self._table(ENGAGEMENTS).values()
+    def engagements(self) -> Iterator[Mapping[str, Any]]:
+        """One record per engaged profile, in the order they were recorded."""
+        for doc in list(self._table(ENGAGEMENTS).values()):
+            yield from engagement_records(doc)
 
     def count_engagements(self) -> int:
-        return len(self._table(ENGAGEMENTS))
+        return sum(map(engagement_count, self._table(ENGAGEMENTS).values()))
 
     # -- tasks -----------------------------------------------------------------
     def task(self, task_id: str) -> Mapping[str, Any] | None:
@@ -197,6 +220,7 @@ class Store:
         self._pending.clear()
         self._needs_snapshot = True  # the next flush writes a fresh snapshot
         self._rebuild_maps()
+        self.on_cleared()
 
     def clear_account(self, account: str) -> None:
         """Remove one account's profiles, tasks and engagements (an account reset)."""
@@ -205,6 +229,7 @@ class Store:
             for doc_id in doomed:
                 self._delete(name, doc_id)
         self._rebuild_maps()
+        self.on_cleared()
 
     @property
     def persistent(self) -> bool:
@@ -216,13 +241,16 @@ class Store:
         `compact`: fold everything into a new snapshot (on a clean stop, so the
         --db file alone holds the whole store)."""
         if self._snapshot is None or self._log is None:
-            self._pending.clear()
+            if self._pending:
+                self._pending.clear()
+                self.on_flushed()
             return
         async with self._flush_lock:
             if compact and (self._pending or self._log.size):
                 self._needs_snapshot = True
             write = self._prepare_write()
             if write is not None:
+                self.on_flushed()
                 await asyncio.get_running_loop().run_in_executor(self._executor, write)
 
     def flush_sync(self) -> None:
@@ -248,14 +276,16 @@ class Store:
                 change_log.truncate()
 
             return write_snapshot
-        line = orjson.dumps(
-            [[table, doc_id, doc] for (table, doc_id), doc in self._pending.items()]
-        )
-        self._pending.clear()
+        line = orjson.dumps(self._pending)
+        self._pending = {}
         return lambda: change_log.append(line)
 
     def close(self) -> None:
         self._executor.shutdown(wait=True)
+
+
+def _nothing() -> None:
+    return None
 
 
 class ProfileSession:
@@ -271,6 +301,7 @@ class ProfileSession:
         self._created: dict[str, dict[str, Any]] = {}
         self._replaced: dict[str, dict[str, Any]] = {}
         self._now: str | None = None
+        self._indexes: dict[int, DatabaseIndex] = {}
 
     def _timestamp(self) -> str:
         # One timestamp per unit of work: formatting one per profile costs more
@@ -288,7 +319,13 @@ class ProfileSession:
         return found
 
     def _index(self, db_id: int) -> DatabaseIndex:
-        return self._store.index(self.account, db_id)
+        found = self._indexes.get(db_id)
+        if found is None:
+            found = self._indexes[db_id] = self._store.index(self.account, db_id)
+        return found
+
+    def _id_taken(self, profile_id: str) -> bool:
+        return profile_id in self._created or self._store.profile_id_taken(profile_id)
 
     def ids_by_email(
         self, db_id: int, key: str, *, profile: bool, subscriptions: bool
@@ -312,17 +349,15 @@ class ProfileSession:
     def create(
         self, db_id: int, fields: dict[str, Any], subscriptions: list[dict[str, Any]]
     ) -> str:
-        profile_id = self._store.ids.profile_id(
-            taken=lambda pid: pid in self._created or self._store.profile_id_taken(pid)
-        )
-        data = dict(fields)
-        data["_createtime"] = self._timestamp()
+        """A new profile; `fields` becomes its stored data (the caller's fresh dict)."""
+        profile_id = self._store.ids.profile_id(taken=self._id_taken)
+        fields["_createtime"] = self._timestamp()
         doc = {
             "id": profile_id,
             "account": self.account,
             "db_id": db_id,
             "seq": self._store.take_seq(),
-            "data": data,
+            "data": fields,
             "subscriptions": subscriptions,
         }
         self._created[profile_id] = doc
@@ -347,9 +382,7 @@ class ProfileSession:
         self, db_id: int, doc: Mapping[str, Any], data: Mapping[str, Any] | None = None
     ) -> str:
         """Create a fixture profile, keeping the id it declares (`data`: checked fields)."""
-        profile_id = doc.get("id") or self._store.ids.profile_id(
-            taken=lambda pid: pid in self._created or self._store.profile_id_taken(pid)
-        )
+        profile_id = doc.get("id") or self._store.ids.profile_id(taken=self._id_taken)
         data = dict(data if data is not None else doc.get("data") or {})
         data.setdefault("_createtime", self._timestamp())
         record = {

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +78,10 @@ class SnapshotFile:
 
 
 class ChangeLog:
-    """Append-only JSON lines, each `[[table, doc_id, doc or null], ...]`."""
+    """Append-only JSON lines, each `{table: {doc_id: doc or null}}`.
+
+    Lines written before 2026-11-27 are `[[table, doc_id, doc or null], ...]`;
+    both are replayed."""
 
     def __init__(self, store_path: Path) -> None:
         self.path = store_path.with_name(store_path.name + ".log")
@@ -104,7 +108,7 @@ class ChangeLog:
                 changes = orjson.loads(line)
             except orjson.JSONDecodeError:
                 break
-            for table, doc_id, doc in changes:
+            for table, doc_id, doc in _changes(changes):
                 if doc is None:
                     data.setdefault(table, {}).pop(doc_id, None)
                 else:
@@ -122,6 +126,15 @@ class ChangeLog:
         with open(self.path, "wb") as handle:
             os.fsync(handle.fileno())
         self.size = 0
+
+
+def _changes(line: Any) -> Iterator[tuple[str, str, Any]]:
+    if isinstance(line, dict):
+        for table, docs in line.items():
+            for doc_id, doc in docs.items():
+                yield table, doc_id, doc
+    else:
+        yield from line
 
 
 class _suppress_os_error:

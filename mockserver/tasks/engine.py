@@ -18,7 +18,7 @@ from typing import Any
 from mockserver.clock import Clock, iso
 from mockserver.config import ProgressionMode
 from mockserver.domain.catalog import Account, Catalog
-from mockserver.domain.imports import Engagement, ImportJob
+from mockserver.domain.imports import Engagement, Imported, ImportJob
 from mockserver.domain.items import ImportOptions
 from mockserver.errors import TaskNotFound
 from mockserver.ids import IdGenerator, TaskIdFormat
@@ -251,7 +251,10 @@ class TaskEngine:
             engagement=engagement,
             veto=item_veto(task.fault_plans),
         )
-        task.results.extend(result.to_result() for result in outcome.outcomes)
+        task.results.extend(
+            result.profile_id if isinstance(result, Imported) else result.to_result()
+            for result in outcome.outcomes
+        )
         task.processed = stop
 
     def _finish(self, task: Task, status: TaskStatus) -> None:

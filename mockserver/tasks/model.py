@@ -41,7 +41,10 @@ class Task:
     processed: int = 0
     steps_taken: int = 0
     status: TaskStatus = TaskStatus.QUEUED
-    results: list[dict[str, Any]] = field(default_factory=list)
+    #: One entry per processed item, kept compact: an imported item is its
+    #: profile id, a failed one its error entry. `result_entries` gives the
+    #: answer's form (a dict per item costs ~200 bytes per profile held).
+    results: list[str | dict[str, Any]] = field(default_factory=list)
     failure: dict[str, Any] | None = None
     finished_at: str | None = None
     request_id: int | None = None
@@ -63,9 +66,15 @@ class Task:
     def finished(self) -> bool:
         return self.status.finished
 
+    def result_entries(self) -> list[dict[str, Any]]:
+        """SPEC §4: `{"profile_id"}` or `{"error", "error_text"}` per item, in order."""
+        return [
+            {"profile_id": entry} if isinstance(entry, str) else entry for entry in self.results
+        ]
+
     def result_payload(self) -> dict[str, Any] | None:
         if self.status is TaskStatus.COMPLETED:
-            return {"error": 0, "error_text": "", "result": self.results}
+            return {"error": 0, "error_text": "", "result": self.result_entries()}
         if self.status is TaskStatus.FAILED:
             failure = self.failure or {"error": 500, "error_text": "Internal server error"}
             return {"error": failure["error"], "error_text": failure["error_text"], "result": []}

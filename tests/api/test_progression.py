@@ -533,7 +533,7 @@ async def test_rate_resumes_from_the_store_where_it_stopped(tmp_path):
     reopened.engine.rate_tick()
     resumed = reopened.engine.get(task.task_id)
     assert resumed.finished
-    assert len({r["profile_id"] for r in resumed.results}) == 20
+    assert len({r["profile_id"] for r in resumed.result_entries()}) == 20
     assert reopened.store.count_profiles() == 20
     await reopened.store.flush()
     reopened.store.close()

@@ -232,7 +232,7 @@ async def test_100000_empty_items_are_100000_item_errors_and_nothing_stored(make
     assert answer.body["error"] == 0
     task = api.state.engine.get(answer.body["task_id"])
     assert task.status.value == "completed" and len(task.results) == 100_000
-    assert all(result["error"] == 400 for result in task.results)
+    assert all(result["error"] == 400 for result in task.result_entries())
     assert api.state.store.count_profiles() == 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mockserver.domain.values import phone_key
 from mockserver.store.indexes import DatabaseIndex
 
 
@@ -25,9 +26,9 @@ def test_phone_lookup_by_digits_including_sms_subscriptions():
     index.add(profile("p1", phones=["+79000000001"]))
     index.add(profile("p2", subscriptions=[{"channel": "sms", "phone": "+79000000002"}]))
 
-    assert index.by_phone("79000000001", profile=True, subscriptions=True) == ("p1",)
-    assert index.by_phone("79000000002", profile=True, subscriptions=True) == ("p2",)
-    assert index.by_phone("79000000002", profile=True, subscriptions=False) == ()
+    assert index.by_phone(phone_key("+79000000001"), profile=True, subscriptions=True) == ("p1",)
+    assert index.by_phone(phone_key("+79000000002"), profile=True, subscriptions=True) == ("p2",)
+    assert index.by_phone(phone_key("+79000000002"), profile=True, subscriptions=False) == ()
 
 
 def test_replace_moves_index_entries():

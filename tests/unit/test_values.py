@@ -69,9 +69,14 @@ def test_phone_list_error_names_the_index():
 
 
 @pytest.mark.parametrize(
-    ("phone", "key"), [("+7 (900) 000-00-00", "79000000000"), ("+79000000000", "79000000000")]
+    ("phone", "key"),
+    [
+        ("+7 (900) 000-00-00", "+79000000000"),
+        ("+79000000000", "+79000000000"),
+        ("79000000000", "+79000000000"),
+    ],
 )
-def test_phone_key_is_digits(phone, key):
+def test_phone_key_is_plus_and_digits(phone, key):
     assert phone_key(phone) == key
 
 
