@@ -26,6 +26,7 @@ from typing import Any
 
 import aiohttp
 import orjson
+from floor import floor_seconds
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -239,6 +240,15 @@ async def big_imports(session: aiohttp.ClientSession, base: Server, tmp: Path) -
             finally:
                 mock.stop()
             main_case = store == "file" and label.startswith("10k")
+            if main_case:
+                figures.append(
+                    Figure(
+                        "pure-Python floor: parse + least per-item work (bench/floor.py)",
+                        floor_seconds(bodies[0], RUNS),
+                        baseline,
+                        "s",
+                    )
+                )
             figures.append(
                 Figure(
                     f"import {label}, {store} store (new)",
