@@ -128,3 +128,28 @@ def test_leftovers_of_an_interrupted_snapshot_write_are_removed(tmp_path):
 
     assert not leftover.exists()
     assert store.count_profiles() == 0
+
+
+async def test_a_log_and_engagements_written_by_the_earlier_format_are_read(tmp_path):
+    """Stores written before 2026-11-27: log lines as `[[table, id, doc], ...]`
+    and one engagement document per profile; both still load."""
+    path = tmp_path / "store.json"
+    store = open_store(path)
+    await store.flush()  # the snapshot
+    profile = {
+        "id": "a" * 24,
+        "account": "default",
+        "db_id": 1,
+        "seq": 1,
+        "data": {"email": "old@x.io"},
+        "subscriptions": [],
+    }
+    record = {"account": "default", "workflow_id": 2, "profile_id": "a" * 24, "created": True}
+    line = [["profiles", "1", profile], ["engagements", "1", record]]
+    path.with_name("store.json.log").write_bytes(orjson.dumps(line) + b"\n")
+
+    reopened = open_store(path)
+
+    assert reopened.profile("a" * 24)["data"] == {"email": "old@x.io"}
+    assert list(reopened.engagements()) == [record]
+    assert reopened.count_engagements() == 1
