@@ -50,6 +50,14 @@ async def read_body(request: web.Request, limit: int, timeout: float | None = No
     """
     if request.content_length is not None and request.content_length > limit:
         raise InvalidRequest(BODY_TOO_LARGE_DEBUG)
+    content = request.content
+    if content.is_eof() and content.exception() is None:
+        # A small body usually arrives with its head: it is taken whole, with no
+        # deadline to arm and cancel (a poller's every request comes this way).
+        whole = bytes(content.read_nowait())  # bytes already: no copy
+        if len(whole) > limit:
+            raise InvalidRequest(BODY_TOO_LARGE_DEBUG)
+        return whole
     from mockserver.app_keys import BODY_NOTE, SETTINGS  # app_keys imports the whole state
 
     if timeout is None:
@@ -58,7 +66,7 @@ async def read_body(request: web.Request, limit: int, timeout: float | None = No
     received = bytearray()
     try:
         async with asyncio.timeout(timeout):
-            async for chunk in request.content.iter_any():
+            async for chunk in content.iter_any():
                 received += chunk
                 if len(received) > limit:
                     raise InvalidRequest(BODY_TOO_LARGE_DEBUG)
@@ -148,7 +156,6 @@ _NUMBER_SHAPES = bytes(
     for byte in range(256)
 )
 _LONG_DIGIT_RUN = b"0" * 19  # the length of 2**63: shorter runs are in range
-_FLOAT_SHAPES = (b"0.0", b"0e0", b"0es0")  # a fraction or an exponent
 
 
 def _refuse_unfaithful(raw: bytes, value: dict[str, Any]) -> None:
@@ -164,13 +171,17 @@ def _refuse_unfaithful(raw: bytes, value: dict[str, Any]) -> None:
     JSON number as `2` (JSON Schema's `integer` accepts it), so it is kept as an
     int: code that pages or counts with it gets an int.
     """
-    wrapped: Any = value
-    for _ in range(_DEPTH_PADDING):
-        wrapped = [wrapped]
-    try:
-        written = orjson.dumps(wrapped)
-    except orjson.JSONEncodeError:
-        raise InvalidRequest(f"body: nested deeper than {MAX_DEPTH} levels") from None
+    if raw.count(b"[") + raw.count(b"{") <= MAX_DEPTH:
+        # Too few brackets (strings' included) to nest deeper: no padding needed.
+        written = orjson.dumps(value)
+    else:
+        wrapped: Any = value
+        for _ in range(_DEPTH_PADDING):
+            wrapped = [wrapped]
+        try:
+            written = orjson.dumps(wrapped)
+        except orjson.JSONEncodeError:
+            raise InvalidRequest(f"body: nested deeper than {MAX_DEPTH} levels") from None
     shapes = raw.translate(_NUMBER_SHAPES)
     suspicious = (
         raw.count(b":") != written.count(b":")
@@ -182,7 +193,9 @@ def _refuse_unfaithful(raw: bytes, value: dict[str, Any]) -> None:
         problem = find_unfaithful(raw)
         if problem is not None:
             raise InvalidRequest(problem)
-    if any(shape in shapes for shape in _FLOAT_SHAPES) and not _whole_floats_to_ints(value):
+    # A fraction or an exponent (spelled out: a generator over a tuple costs more here).
+    has_float = b"0.0" in shapes or b"0e0" in shapes or b"0es0" in shapes
+    if has_float and not _whole_floats_to_ints(value):
         raise InvalidRequest(_out_of_range_float(value, ""))
 
 

@@ -6,6 +6,12 @@ response status and body, the fault applied, the duration. Tokens are masked
 wherever they appear. The journal is a bounded ring (`--journal-size`), and a
 body over `--journal-body-limit` bytes is kept as a summary, so a long CI run
 never grows memory without limit.
+
+Recording is lazy (issue 6: a poller sends thousands of requests a second and
+most entries are never read): an entry keeps what the request arrived with
+(its time, the read-only header and query views, body and answer bytes) and
+masks, formats and parses it when the journal is read. Only immutable things
+are kept that way, so what is read is what was sent.
 """
 
 from __future__ import annotations
@@ -15,9 +21,15 @@ import re
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 import orjson
+
+from mockserver.clock import iso
+from mockserver.envelope import parse_json_object
+from mockserver.errors import InvalidRequest
 
 MASKED_HEADERS = frozenset({"authorization", "cookie", "x-admin-token"})
 KEPT_LIST_ITEMS = 5
@@ -28,9 +40,15 @@ def mask_token(token: str) -> str:
     return token[:4] + "…" if len(token) > 4 else "…"
 
 
+@lru_cache(maxsize=256)  # a client sends the same few tokens on every call
 def token_fingerprint(token: str) -> str:
     """A stable, non-reversible name for a token (journal filters compare these)."""
     return hashlib.sha256(token.encode()).hexdigest()[:16]
+
+
+def masked_query(query: Mapping[str, str]) -> dict[str, str]:
+    """The query string as a mapping (the last of repeated names), `token` masked."""
+    return {key: (mask_token(value) if key == "token" else value) for key, value in query.items()}
 
 
 def masked_headers(headers: Mapping[str, str]) -> dict[str, str]:
@@ -115,14 +133,62 @@ def _shrunk(value: Any) -> Any:
     return value
 
 
+def keep_body(entry: JournalEntry, raw: bytes, body: Any, limit: int) -> None:
+    """A parsed body as the journal shows it: token masked, summarised past `limit`."""
+    # Tokens below the top level: in control bodies, or when the raw body names one twice.
+    deep = entry.control or raw.count(b'token"') > 1
+    entry.body, cut = shrink(masked_body(body, deep=deep), limit, len(raw))
+    if cut:
+        entry.body_note = f"summarised: {len(raw)} bytes, lists cut"
+
+
+def keep_unparsed_body(entry: JournalEntry, raw: bytes) -> None:
+    entry.body_note = "not JSON"
+    entry.body = masked_text(raw[:1024].decode("utf-8", errors="replace"))
+
+
+def keep_response(entry: JournalEntry, payload: bytes, limit: int) -> None:
+    """An answer as the journal shows it: its error code, tokens masked, summarised."""
+    try:
+        value = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        entry.response = masked_text(payload[:1024].decode("utf-8", errors="replace"))
+        entry.response_note = "not JSON"
+        return
+    # A control answer may carry an `error` field (a fault rule's code) and still
+    # be a success: there, only an error status makes it an error.
+    is_error = not entry.control or (entry.status or 0) >= 400
+    if is_error and isinstance(value, dict) and isinstance(value.get("error"), int):
+        entry.error = value["error"]
+    entry.response, cut = shrink(masked_body(value, deep=entry.control), limit, len(payload))
+    if cut:
+        entry.response_note = f"summarised: {len(payload)} bytes, lists cut"
+
+
+@dataclass(slots=True)
+class Deferred:
+    """What a request left for its entry, as it arrived; `JournalEntry.settle` turns it
+    into the entry's fields. Everything here is immutable: a datetime, aiohttp's
+    read-only header and query views, and bytes."""
+
+    moment: datetime
+    query: Mapping[str, str]
+    headers: Mapping[str, str]
+    #: A vendor call's JSON body within the body limit: parsed again when read
+    #: (parsing is deterministic, and the bytes cannot change the way a dict can).
+    body: bytes | None = None
+    #: An answer within the body limit.
+    response: bytes | None = None
+
+
 @dataclass(slots=True)
 class JournalEntry:
     id: int
-    time: str
     method: str
     path: str
-    query: dict[str, str]
-    headers: dict[str, str]
+    time: str = ""
+    query: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
     body: Any = None
     body_bytes: int = 0
     body_note: str | None = None  # "not JSON", "too large: not read", "summarised"
@@ -138,8 +204,29 @@ class JournalEntry:
     duration_ms: float = 0.0
     control: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    deferred: Deferred | None = None
+
+    def settle(self) -> JournalEntry:
+        """Fill in the fields recording deferred (once; every reader comes through here)."""
+        deferred, self.deferred = self.deferred, None
+        if deferred is None:
+            return self
+        self.time = iso(deferred.moment)
+        self.query = masked_query(deferred.query)
+        self.headers = masked_headers(deferred.headers)
+        if deferred.body is not None:
+            try:
+                body = parse_json_object(deferred.body)
+            except InvalidRequest:  # it parsed when it arrived; never expected here
+                keep_unparsed_body(self, deferred.body)
+            else:
+                keep_body(self, deferred.body, body, len(deferred.body))
+        if deferred.response is not None:
+            keep_response(self, deferred.response, len(deferred.response))
+        return self
 
     def to_public(self) -> dict[str, Any]:
+        self.settle()
         return {
             "id": self.id,
             "time": self.time,
@@ -211,7 +298,8 @@ class Journal:
         self._entries.append(entry)
 
     def entries(self, where: JournalFilter, limit: int | None = None) -> list[JournalEntry]:
-        found = [entry for entry in self._entries if where.matches(entry)]
+        # Filters look at settled fields (the time, the answer's error code).
+        found = [entry for entry in self._entries if where.matches(entry.settle())]
         return found[-limit:] if limit else found
 
     def clear(self, accounts: Iterable[str] | None = None) -> None:

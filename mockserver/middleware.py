@@ -14,7 +14,6 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import orjson
 from aiohttp import web
 
 from mockserver.app_keys import (
@@ -30,7 +29,6 @@ from mockserver.app_keys import (
     SETTINGS,
     STATE,
 )
-from mockserver.clock import iso
 from mockserver.envelope import error_response
 from mockserver.errors import (
     BODY_TOO_LARGE_DEBUG,
@@ -44,14 +42,14 @@ from mockserver.errors import (
 )
 from mockserver.fault_effects import ConnectionDropped
 from mockserver.journal import (
+    Deferred,
     JournalEntry,
-    mask_token,
-    masked_body,
-    masked_headers,
-    masked_text,
-    shrink,
+    keep_body,
+    keep_response,
+    keep_unparsed_body,
 )
-from mockserver.paths import normalize_path
+from mockserver.routing import normal_path
+from mockserver.state import MockState
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +63,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def is_control_path(path: str) -> bool:
-    return (normalize_path(path) + "/").startswith(CONTROL_PREFIX)
+    return (normal_path(path) + "/").startswith(CONTROL_PREFIX)
 
 
 def _as_altcraft_error(exc: web.HTTPException) -> AltcraftError:
@@ -105,8 +103,10 @@ async def admin_token(request: web.Request, handler: Handler) -> web.StreamRespo
     """With `--admin-token`, every /_mock/ call must present it as Bearer, except
     OPEN_CONTROL_PATHS: health, and the dashboard's files (they hold no data)."""
     expected = request.app[SETTINGS].admin_token
-    path = normalize_path(request.path)
-    if expected and is_control_path(path) and path not in OPEN_CONTROL_PATHS:
+    if not expected:
+        return await handler(request)
+    path = normal_path(request.path)
+    if is_control_path(path) and path not in OPEN_CONTROL_PATHS:
         scheme, _, given = request.headers.get("Authorization", "").partition(" ")
         if not given or scheme.lower() != "bearer":
             raise TokenRequired("Authorization: admin token required (Bearer)")
@@ -135,83 +135,63 @@ async def journal(request: web.Request, handler: Handler) -> web.StreamResponse:
         return web.Response(status=499)
     finally:
         # Recorded even when the connection was dropped (response is None).
-        state.journal.record(
-            _entry(request, entry_id, response, time.perf_counter() - started, control)
-        )
+        elapsed = time.perf_counter() - started
+        state.journal.record(_entry(state, request, entry_id, response, elapsed, control))
 
 
 def _entry(
+    state: MockState,
     request: web.Request,
     entry_id: int,
     response: web.StreamResponse | None,
     elapsed: float,
     control: bool,
 ) -> JournalEntry:
-    state = request.app[STATE]
+    """The entry, with masking, formatting and parsing deferred to its first reader."""
     limit = state.journal.body_limit
-    query = {
-        key: (mask_token(value) if key == "token" else value)
-        for key, value in request.query.items()
-    }
+    deferred = Deferred(state.clock.now(), request.query, request.headers)
     entry = JournalEntry(
         id=entry_id,
-        time=iso(state.clock.now()),
         method=request.method,
-        path=normalize_path(request.path),
-        query=query,
-        headers=masked_headers(request.headers),
+        path=normal_path(request.path),
         api_method=request.get(API_METHOD),
         account=request.get(API_ACCOUNT),
         token_fingerprint=request.get(API_TOKEN),
         warning=request.get(API_WARNING),
         duration_ms=elapsed * 1000,
         control=control,
+        deferred=deferred,
     )
     faults = request.get(FAULT_APPLIED)
     entry.fault = {"rules": faults} if faults else None
-    _record_body(request, entry, limit)
+    _record_body(request, entry, deferred, limit)
     if response is None:
         entry.response_note = "connection dropped: no answer"
         return entry
     entry.status = response.status
     payload = getattr(response, "body", None)
-    if isinstance(payload, bytes | bytearray):
-        _record_response(bytes(payload), entry, limit)
+    if type(payload) is bytes and len(payload) <= limit:
+        deferred.response = payload
+    elif isinstance(payload, bytes | bytearray):
+        keep_response(entry, bytes(payload), limit)  # summarised now: big bytes are not kept
     return entry
 
 
-def _record_body(request: web.Request, entry: JournalEntry, limit: int) -> None:
+def _record_body(request: web.Request, entry: JournalEntry, deferred: Deferred, limit: int) -> None:
     raw = request.get(API_RAW_BODY)
-    body: Any = request.get(API_BODY)
     if raw is None:
         entry.body_bytes = request.content_length or 0
         entry.body_note = request.get(BODY_NOTE)
         return
     entry.body_bytes = len(raw)
+    body: Any = request.get(API_BODY)
     if body is None:
         if raw:
-            entry.body_note = "not JSON"
-            entry.body = masked_text(raw[:1024].decode("utf-8", errors="replace"))
+            keep_unparsed_body(entry, raw)
         return
-    # Tokens below the top level: in control bodies, or when the raw body names one twice.
-    deep = entry.control or raw.count(b'token"') > 1
-    entry.body, cut = shrink(masked_body(body, deep=deep), limit, len(raw))
-    if cut:
-        entry.body_note = f"summarised: {len(raw)} bytes, lists cut"
-
-
-def _record_response(payload: bytes, entry: JournalEntry, limit: int) -> None:
-    try:
-        value = orjson.loads(payload)
-    except orjson.JSONDecodeError:
-        entry.response = masked_text(payload[:1024].decode("utf-8", errors="replace"))
-        entry.response_note = "not JSON"
+    if not entry.control and len(raw) <= limit:
+        # A vendor body is exactly what its bytes parse to; a control body may be
+        # `{}` for no bytes at all, so it is kept as parsed.
+        deferred.body = raw
         return
-    # A control answer may carry an `error` field (a fault rule's code) and still
-    # be a success: there, only an error status makes it an error.
-    is_error = not entry.control or (entry.status or 0) >= 400
-    if is_error and isinstance(value, dict) and isinstance(value.get("error"), int):
-        entry.error = value["error"]
-    entry.response, cut = shrink(masked_body(value, deep=entry.control), limit, len(payload))
-    if cut:
-        entry.response_note = f"summarised: {len(payload)} bytes, lists cut"
+    keep_body(entry, raw, body, limit)

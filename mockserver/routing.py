@@ -60,9 +60,16 @@ class ApiMethod:
     summary: str = ""
 
 
+def normal_path(path: str) -> str:
+    """normalize_path, skipping its regex for a path already in normal form (nearly all)."""
+    if "//" in path or path.endswith("/"):
+        return normalize_path(path)
+    return path
+
+
 def method_name(path: str) -> str | None:
     """`workflows/import_and_start_batch_task` from an API path, else None."""
-    normalized = normalize_path(path) + "/"
+    normalized = normal_path(path) + "/"
     if not normalized.startswith(API_PREFIX):
         return None
     return normalized[len(API_PREFIX) :].strip("/") or None
@@ -76,7 +83,7 @@ class ApiRouter:
         name = method_name(request.path)
         method = self.methods.get(name or "")
         if method is None:
-            raise MethodNotFound(f"path: no API method at {normalize_path(request.path)}")
+            raise MethodNotFound(f"path: no API method at {normal_path(request.path)}")
         if request.method != "POST":
             raise MethodNotAllowed(f"method: {request.method} is not allowed, use POST")
         return method
@@ -98,7 +105,8 @@ class ApiRouter:
         request[API_ACCOUNT] = account.name
         request[API_TOKEN] = token_fingerprint(token)
 
-        faults = FiredFaults(state.faults.fire(_facts(method.name, account.name, token, body)))
+        fired = state.faults.fire(_facts(method.name, account.name, token, body))
+        faults = FiredFaults(fired) if fired else _NO_FAULTS
         if faults.rules:
             request[FAULT_APPLIED] = [rule.summary() for rule in faults.rules]
             await faults.delay(state.faults)
@@ -116,6 +124,9 @@ class ApiRouter:
             # An error is a real answer too: `truncate` and `when: after` spoil it.
             response = error_response(error, state.settings.http_status, control=False)
         return faults.answer_after(request, response) if faults.rules else response
+
+
+_NO_FAULTS = FiredFaults(())
 
 
 def _facts(method: str, account: str, token: str, body: dict[str, Any]) -> RequestFacts:
