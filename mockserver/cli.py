@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from mockserver import __version__
+from mockserver import __version__, heap
 from mockserver.app import create_app
 from mockserver.config import ConfigError, Settings, add_arguments, load_settings
 from mockserver.journal import mask_secrets
@@ -123,6 +123,8 @@ def _serve_command(flags: dict) -> int:
     except (FixtureError, SchemaError, StoreFileError) as exc:
         print(f"altcraft-mock: cannot start: {exc}", file=sys.stderr)
         return 2
+    heap.tune_for_server()
+    state.store.on_flushed, state.store.on_cleared = heap.settle, heap.release
     try:
         asyncio.run(serve(settings, state))
     except OSError as exc:

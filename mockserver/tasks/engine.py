@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +34,8 @@ log = logging.getLogger(__name__)
 #: more than this many items before letting other requests run.
 RATE_TICK_SECONDS = 0.02
 MAX_ITEMS_PER_SLICE = SLICE_ITEMS
+#: Finished tasks kept in memory for polling (their documents stay in the store).
+FINISHED_KEPT = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +66,9 @@ class TaskEngine:
         self._ids = ids
         self._task_id_format = task_id_format
         self._active: dict[str, Task] = {}
+        # Finished tasks read lately, so a client polling a task that has ended
+        # does not rebuild it from its stored document on every call.
+        self._finished: OrderedDict[str, Task] = OrderedDict()
         self._rate_started: dict[str, float] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._wakeup = asyncio.Event()
@@ -71,6 +77,7 @@ class TaskEngine:
     def resume(self) -> int:
         """Load unfinished tasks from the store (SPEC §7: they resume after a restart)."""
         self._active.clear()
+        self._finished.clear()
         self._rate_started.clear()
         for doc in self._store.tasks():
             if not TaskStatus(doc["status"]).finished:
@@ -119,11 +126,13 @@ class TaskEngine:
     # -- reading -----------------------------------------------------------------
     def get(self, task_id: str, account: str | None = None) -> Task:
         """The task, or TaskNotFound; another account's task is not found."""
-        task = self._active.get(task_id)
+        task = self._active.get(task_id) or self._finished.get(task_id)
         if task is None:
             doc = self._store.task(task_id)
             if doc is not None:
                 task = Task.from_doc(dict(doc))
+                if task.finished:
+                    self._remember_finished(task)
         if task is None or (account is not None and task.account != account):
             raise TaskNotFound(f"task_id: no task {task_id!r}")
         return task
@@ -265,6 +274,12 @@ class TaskEngine:
         self._active.pop(task.task_id, None)
         self._rate_started.pop(task.task_id, None)
         self._locks.pop(task.task_id, None)
+        self._remember_finished(task)
+
+    def _remember_finished(self, task: Task) -> None:
+        self._finished[task.task_id] = task
+        if len(self._finished) > FINISHED_KEPT:
+            self._finished.popitem(last=False)
 
     # -- rate mode -----------------------------------------------------------------
     def rate_tick(self) -> bool:
@@ -302,12 +317,15 @@ class TaskEngine:
 
     def reset(self) -> None:
         self._active.clear()
+        self._finished.clear()
         self._rate_started.clear()
 
     def forget_account(self, account: str) -> None:
         for task_id in [t.task_id for t in self._active.values() if t.account == account]:
             self._active.pop(task_id, None)
             self._rate_started.pop(task_id, None)
+        for task_id in [t.task_id for t in self._finished.values() if t.account == account]:
+            del self._finished[task_id]
 
 
 def _failure_plan(task: Task) -> dict[str, Any] | None:

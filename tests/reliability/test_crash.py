@@ -67,14 +67,14 @@ def batch_body(round_no: int) -> bytes:
 
 def valid_store(db: Path) -> dict[str, Any]:
     """SPEC §7: never torn. The snapshot is one JSON object; every line of the change
-    log is a JSON list, but the last one may be cut short (it was never acknowledged,
-    and the server drops it on load)."""
+    log is a JSON object (table -> changed documents), but the last one may be cut
+    short (it was never acknowledged, and the server drops it on load)."""
     content = json.loads(db.read_bytes())
     assert isinstance(content, dict)
     change_log = db.with_name(db.name + ".log")
     lines = change_log.read_bytes().split(b"\n") if change_log.exists() else [b""]
     for line in lines[:-1]:
-        assert isinstance(json.loads(line), list)
+        assert isinstance(json.loads(line), dict)
     return content
 
 
