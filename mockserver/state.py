@@ -20,6 +20,7 @@ from mockserver.domain.catalog import Account, Catalog, Database, ProgressionOve
 from mockserver.errors import InvalidRequest, WorkflowNotFound
 from mockserver.faults import FaultBook
 from mockserver.ids import IdGenerator
+from mockserver.imports_now import SliceTurns
 from mockserver.journal import Journal
 from mockserver.schemas import SchemaSet
 from mockserver.store.fixtures import (
@@ -56,12 +57,14 @@ class MockState:
         self.schemas = schemas or SchemaSet()
         self._load_catalog()
         self.store = Store(None if settings.in_memory else Path(settings.db), self.clock, self.ids)
+        self.turns = SliceTurns()  # every import's slices, tasks' and synchronous ones
         self.engine = TaskEngine(
             self.store,
             lambda: self.catalog,
             self.clock,
             self.ids,
             settings.task_id_format,
+            self.turns,
         )
         self.journal = Journal(settings.journal_size, settings.journal_body_limit)
         self._default_override: ProgressionOverride | None = None

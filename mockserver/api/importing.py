@@ -77,7 +77,11 @@ async def import_items(
         single=single,
     )
     return await import_now(
-        call.state.store, job, engagement=engaged, veto=item_veto(call.fault_plans)
+        call.state.store,
+        call.state.turns,
+        job,
+        engagement=engaged,
+        veto=item_veto(call.fault_plans),
     )
 
 

@@ -181,9 +181,15 @@ class ImportJob:
     #: A one-profile request (SPEC §8): its item is the request itself, so
     #: problems are named from the root (`data.email`), not `data[0].data.email`.
     single: bool = False
+    #: Built once per job: a batch is imported in many small slices.
+    _context: ItemContext = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        context = ItemContext(self.account, self.database, self.options, self.geo)
+        object.__setattr__(self, "_context", context)
 
     def context(self) -> ItemContext:
-        return ItemContext(self.account, self.database, self.options, self.geo)
+        return self._context
 
     def where(self, index: int) -> str:
         return "" if self.single else f"data[{index}]"

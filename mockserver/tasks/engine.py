@@ -19,11 +19,11 @@ from typing import Any
 from mockserver.clock import Clock, iso
 from mockserver.config import ProgressionMode
 from mockserver.domain.catalog import Account, Catalog
-from mockserver.domain.imports import Engagement, Imported, ImportJob
+from mockserver.domain.imports import Engagement, Imported, ImportJob, ItemVeto
 from mockserver.domain.items import ImportOptions
 from mockserver.errors import TaskNotFound
 from mockserver.ids import IdGenerator, TaskIdFormat
-from mockserver.imports_now import SLICE_ITEMS, apply_slice, item_veto
+from mockserver.imports_now import SLICE_ITEMS, SliceTurns, apply_slice, item_veto
 from mockserver.store.repository import Store
 from mockserver.tasks.model import Task, TaskStatus
 from mockserver.tasks.progression import Progression
@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 #: more than this many items before letting other requests run.
 RATE_TICK_SECONDS = 0.02
 MAX_ITEMS_PER_SLICE = SLICE_ITEMS
+#: What `_work_to` gives once it has nothing left to do.
+_FINISHED = object()
 #: Finished tasks kept in memory for polling (their documents stay in the store).
 FINISHED_KEPT = 256
 
@@ -59,8 +61,10 @@ class TaskEngine:
         clock: Clock,
         ids: IdGenerator,
         task_id_format: TaskIdFormat,
+        turns: SliceTurns,
     ) -> None:
         self._store = store
+        self._turns = turns
         self._catalog = catalog
         self._clock = clock
         self._ids = ids
@@ -201,8 +205,11 @@ class TaskEngine:
         """Import items up to `target`, letting other requests run between slices,
         so a status poll is never stuck behind a whole 10,000-item batch."""
         async with self._lock(task.task_id):
-            for _ in self._work_to(task, target):
-                await asyncio.sleep(0)
+            work = self._work_to(task, target)
+            finished = False
+            while not finished:
+                async with self._turns:
+                    finished = next(work, _FINISHED) is _FINISHED
 
     def _lock(self, task_id: str) -> asyncio.Lock:
         # One task is processed by one caller at a time (a poll and a control
@@ -230,12 +237,23 @@ class TaskEngine:
             self._store.save_task(task.to_doc())
 
     def _slices_to(self, task: Task, target: int) -> Iterator[None]:
+        if task.processed >= target or task.finished:
+            return
+        job, engagement, veto = self._job(task)
         while task.processed < target and not task.finished:
             stop = min(target, task.processed + MAX_ITEMS_PER_SLICE)
-            self._import_slice(task, stop)
+            outcome = apply_slice(
+                self._store, job, task.processed, stop, engagement=engagement, veto=veto
+            )
+            task.results.extend(
+                result.profile_id if isinstance(result, Imported) else result.to_result()
+                for result in outcome.outcomes
+            )
+            task.processed = stop
             yield
 
-    def _import_slice(self, task: Task, stop: int) -> None:
+    def _job(self, task: Task) -> tuple[ImportJob, Engagement, ItemVeto | None]:
+        """What importing the task's items needs (built once per step, not per slice)."""
         account = self._catalog().accounts[task.account]
         job = ImportJob(
             account=account,
@@ -252,19 +270,7 @@ class TaskEngine:
             task_id=task.task_id,
             skip_triggers=task.options.skip_triggers,
         )
-        outcome = apply_slice(
-            self._store,
-            job,
-            task.processed,
-            stop,
-            engagement=engagement,
-            veto=item_veto(task.fault_plans),
-        )
-        task.results.extend(
-            result.profile_id if isinstance(result, Imported) else result.to_result()
-            for result in outcome.outcomes
-        )
-        task.processed = stop
+        return job, engagement, item_veto(task.fault_plans)
 
     def _finish(self, task: Task, status: TaskStatus) -> None:
         task.status = status

@@ -1,0 +1,46 @@
+"""Imports take turns: one slice per event-loop turn, other requests in between."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+
+from mockserver.imports_now import SliceTurns
+
+
+async def test_slices_of_concurrent_imports_never_share_a_loop_turn():
+    turns, events = SliceTurns(), []
+
+    async def importer(name: str) -> None:
+        for _ in range(3):
+            async with turns:
+                events.append(name)  # a slice: synchronous work
+
+    async def other_request() -> None:
+        while len([e for e in events if e != "other"]) < 9:
+            events.append("other")
+            await asyncio.sleep(0)
+
+    await asyncio.gather(importer("a"), importer("b"), importer("c"), other_request())
+
+    slices = [i for i, event in enumerate(events) if event != "other"]
+    assert len(slices) == 9
+    # Between any two slices, the other request got a turn.
+    assert all(later - earlier > 1 for earlier, later in itertools.pairwise(slices))
+    assert sorted(events[i] for i in slices) == ["a"] * 3 + ["b"] * 3 + ["c"] * 3
+
+
+async def test_a_turn_is_given_back_when_its_holder_is_cancelled():
+    turns = SliceTurns()
+
+    async def holder() -> None:
+        async with turns:
+            pass
+
+    task = asyncio.ensure_future(holder())
+    await asyncio.sleep(0)  # inside the turn's closing yield
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+    async with turns:  # not stuck
+        pass
