@@ -26,7 +26,7 @@ from mockserver import __version__, heap
 from mockserver.app import create_app
 from mockserver.config import ConfigError, Settings, add_arguments, load_settings
 from mockserver.journal import mask_secrets
-from mockserver.schemas import SchemaError, SchemaSet
+from mockserver.schemas import SchemaError, shipped_schemas
 from mockserver.state import MockState
 from mockserver.store.fixtures import FixtureError, load_fixtures
 from mockserver.store.storage import StoreFileError
@@ -203,14 +203,14 @@ def _print_openapi() -> int:
     from mockserver.control import CONTROL_ROUTES
     from mockserver.openapi import build_document
 
-    document = build_document(SchemaSet(), API_METHODS, CONTROL_ROUTES)
+    document = build_document(shipped_schemas(), API_METHODS, CONTROL_ROUTES)
     print(json.dumps(document, indent=2, ensure_ascii=False))
     return 0
 
 
 def _check_fixtures(paths: list[str]) -> int:
     try:
-        fixtures = load_fixtures(paths, SchemaSet())
+        fixtures = load_fixtures(paths, shipped_schemas())
     except (FixtureError, SchemaError) as exc:
         print(f"altcraft-mock: {exc}", file=sys.stderr)
         return 1

@@ -22,7 +22,7 @@ from mockserver.faults import FaultBook
 from mockserver.ids import IdGenerator
 from mockserver.imports_now import SliceTurns
 from mockserver.journal import Journal
-from mockserver.schemas import SchemaSet
+from mockserver.schemas import SchemaSet, shipped_schemas
 from mockserver.store.fixtures import (
     FixtureError,
     FixtureProfile,
@@ -54,7 +54,7 @@ class MockState:
         self.settings = settings
         self.clock = clock or SystemClock()
         self.ids = IdGenerator(settings.seed)
-        self.schemas = schemas or SchemaSet()
+        self.schemas = schemas or shipped_schemas()
         self._load_catalog()
         self.store = Store(None if settings.in_memory else Path(settings.db), self.clock, self.ids)
         self.turns = SliceTurns()  # every import's slices, tasks' and synchronous ones

@@ -20,7 +20,7 @@ from mockserver.api import API_METHODS
 from mockserver.app import create_app
 from mockserver.app_keys import STATE
 from mockserver.config import settings_for_tests
-from mockserver.schemas import SchemaSet
+from mockserver.schemas import shipped_schemas
 from mockserver.state import MockState
 
 pytest_plugins = ["pytester"]
@@ -29,7 +29,7 @@ TOKEN = "abcdefghijklmnqrstuvwxyz"  # the reference page's token, in the default
 BATCH_TASK = "workflows/import_and_start_batch_task"
 STATUS = "tasks/status"
 
-_SCHEMAS = SchemaSet()
+_SCHEMAS = shipped_schemas()
 _RESPONSE_SCHEMA = {m.name: m.response_schema for m in API_METHODS}
 
 
