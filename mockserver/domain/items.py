@@ -170,9 +170,16 @@ class ItemContext:
     #: Field name -> its rule, built once per context: a batch's items are
     #: checked by a table lookup per field rather than a chain of comparisons.
     rules: Mapping[str, FieldRule | str] = field(init=False, repr=False, compare=False)
+    #: The request's own content and custom_data are objects (or absent): an
+    #: item that carries neither can take them without a check of its own.
+    #: Not every method's schema declares them (`profiles/import_batch`).
+    shared_extras_valid: bool = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "rules", _field_rules(self.database))
+        extras = (self.options.content, self.options.custom_data)
+        valid = all(value is None or isinstance(value, dict) for value in extras)
+        object.__setattr__(self, "shared_extras_valid", valid)
 
 
 def _field_rules(database: Database) -> dict[str, FieldRule | str]:
@@ -268,9 +275,9 @@ def _prepare(raw: Any, where: str, ctx: ItemContext) -> PreparedItem:
     options = ctx.options
     if options.detect_geo:
         _detect_geo(fields, ctx.geo)
-    if len(wrapper) <= 1:
+    if len(wrapper) <= 1 and ctx.shared_extras_valid:
         # Only `data` (the common shape): the request's own content, custom_data
-        # and attach, which the request's schema has checked.
+        # and attach, already checked.
         return PreparedItem(
             fields,
             subscriptions,

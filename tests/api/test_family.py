@@ -744,6 +744,22 @@ async def test_profiles_import_batch_answers_per_item_in_request_order(api):
     assert engagements(api) == []
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [("content", "x", "string"), ("custom_data", [1], "array")],
+)
+async def test_profiles_import_batch_refuses_a_request_level_extra_that_is_not_an_object(
+    api, name, value, expected
+):
+    # The method's schema does not declare content/custom_data: each item fails.
+    body = {"db_id": 1, "matching": "email", "data": [{"email": ANN}], name: value}
+    answer = await api.call(IMPORT_BATCH, body)
+    assert answer.body["result"] == [
+        {"error": 400, "error_text": f"data[0].{name}: expected an object, got {expected}"}
+    ]
+    assert profile_count(api) == 0
+
+
 async def test_profiles_import_batch_matches_by_custom_field(api):
     body = {"db_id": 1, "matching": "custom", "field_name": "CRM_ID"}
     first = await ok_body(api, IMPORT_BATCH, {**body, "data": [{"CRM_ID": "1", "_fname": "A"}]})
