@@ -241,6 +241,16 @@ async def test_account_reset_removes_that_accounts_tasks_only(alpha, beta):
     )
 
 
+@pytest.mark.parametrize("scope", ["alpha", None])
+async def test_a_finished_task_polled_before_a_reset_is_not_found_after_it(alpha, scope):
+    # Finished tasks are kept in memory for polling: a reset must drop them too.
+    task_id = await alpha.import_batch([person(1)])
+    assert (await alpha.run_to_end(task_id))["status"] == "completed"
+    await reset(alpha, **({"account": scope} if scope else {}))
+    answer = await alpha.call("tasks/status", {"task_id": task_id})
+    assert answer.body["error"] == 404
+
+
 async def test_account_reset_removes_that_accounts_engagements_only(alpha, beta):
     await alpha.import_and_finish([person(1)])
     [kept] = await beta.import_and_finish([person(2)])
