@@ -32,8 +32,11 @@ YOUNG_THRESHOLD = 20_000
 #: third... not in its last batches). At 0.25, as CPython's own rule, the pass
 #: ran every two to four 10,000-profile batches and cost ~0.4 s each at 200,000.
 FULL_PASS_GROWTH = 1.0
-#: ... and by at least this many objects (a small server passes rarely).
-FULL_PASS_MIN_OBJECTS = 200_000
+#: ... and by at least this many objects, so a small store is not paused for
+#: a full pass every few imports (a pass on a small heap still costs ~0.1 s,
+#: which a status poll would wait for); frozen garbage up to this many objects
+#: (~100 MB of closed connections at worst) waits for it.
+FULL_PASS_MIN_OBJECTS = 500_000
 
 
 class _Passes:

@@ -127,7 +127,7 @@ def test_fifty_clients_with_overlapping_batches_leave_one_profile_per_email(serv
 # -- the status endpoint under load ---------------------------------------------------------
 
 IDLE_SECONDS = 2.0
-ATTEMPTS = 3
+ATTEMPTS = 5  # a shared 2-core VM: one attempt in three or four can be spoilt under load
 BOUND = 10.0
 POLLERS = 4  # a few clients polling their tasks, as a test suite's workers would
 
@@ -176,7 +176,7 @@ def test_status_p99_during_a_big_import_stays_within_10x_idle(tmp_path):
 
     The only wall-clock assertion of the suite. A noisy neighbour on a shared CI
     machine can spoil one measurement, so the pair is measured again, at most
-    three times, before the bound counts as broken; every attempt is reported."""
+    five times, before the bound counts as broken; every attempt is reported."""
     attempts = []
     with ServerProcess(tmp_path, "--progression", "rate") as server:
         small = server.api(BATCH_TASK, {"workflow_id": 2, "data": people(2)})["task_id"]

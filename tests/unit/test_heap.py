@@ -14,6 +14,7 @@ CHILD = textwrap.dedent(
     import gc
     from mockserver import heap
 
+    heap.FULL_PASS_MIN_OBJECTS = 100_000  # the rule, at a test's scale
     heap.tune_for_server()
     kept = []  # stored documents: live, no cycles
     for commit in range(400):
