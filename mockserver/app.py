@@ -41,8 +41,13 @@ def create_app(settings: Settings, state: MockState | None = None) -> web.Applic
 
 
 async def _background_work(app: web.Application) -> AsyncIterator[None]:
-    """The `rate` worker runs while the app runs; on stop the store is flushed."""
+    """The `rate` worker runs while the app runs; on stop the store is flushed.
+
+    A new `--db` gets its first snapshot (with the seed fixtures) here, before
+    the server listens: the file is valid from the first moment a client could
+    reach the server, even if it is killed before it answers anything."""
     state = app[STATE]
+    await state.store.flush()
     worker = asyncio.create_task(state.engine.run_rate_worker(), name="rate-worker")
     yield
     worker.cancel()

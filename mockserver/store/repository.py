@@ -69,8 +69,9 @@ class Store:
         self._snapshot.remove_leftovers()
         data = self._snapshot.load()
         self._snapshot_bytes = self._snapshot.size()
-        # A new store gets its snapshot file at the first flush, so the --db
-        # path always holds a valid TinyDB file once the server has answered.
+        # A new store gets its snapshot file at the first flush (the app's
+        # start-up does one before it listens), so the --db path holds a valid
+        # TinyDB file from the moment a client can reach the server.
         self._needs_snapshot = not self._snapshot.path.exists()
         replayed = self._log.replay(data)
         if replayed:

@@ -334,8 +334,8 @@ RATE_ARGS = ("--progression", "rate", "--rate", "50")
 
 
 def settle(db: Path) -> None:
-    """Let a fresh server finish its start-up store write before the first import."""
-    wait_for(db.exists, "the first store write", timeout=5.0)
+    """Let a fresh server's rate worker go idle before the first import."""
+    assert db.exists()  # written before the listening line
     time.sleep(0.3)
 
 
@@ -390,7 +390,7 @@ def test_rate_task_imported_right_after_start_up_progresses(tmp_path):
     """SPEC §5: a `rate` task is processed in the background, whenever it arrives.
 
     Three fresh servers, each sent a batch the moment it prints its listening
-    line (while its first store write may still be in flight).
+    line (while its rate worker's first tick may still be in flight).
     """
     for attempt in range(3):
         db = tmp_path / f"store-{attempt}.json"
@@ -405,6 +405,20 @@ def test_rate_task_imported_right_after_start_up_progresses(tmp_path):
 
 
 # -- (d) the store file after kills --------------------------------------------------
+
+
+def test_a_new_store_file_is_written_before_the_server_listens(tmp_path):
+    """Killed the moment it says it listens, before any request: the --db file is
+    already there and valid (CI once killed a server mid-upload of its first
+    request before the start-up write had landed, and found no file at all)."""
+    for attempt in range(3):
+        db = tmp_path / f"store-{attempt}.json"
+        with running(tmp_path, str(db), "--progression", "rate") as server:
+            server.kill()
+        assert_valid_store(db)
+        with running(tmp_path, str(db)) as server:
+            assert server.counts()["profiles"] == 0
+            assert server.terminate() == 0
 
 
 def test_store_file_is_valid_json_after_repeated_kills(tmp_path):
