@@ -44,3 +44,30 @@ def test_frozen_garbage_stays_a_fraction_of_the_heap():
     # before the last one (without them every one would still be frozen).
     assert garbage < 200_000 / 2
     assert garbage <= (frozen - garbage) * FULL_PASS_GROWTH
+
+
+SETTLE_COST = textwrap.dedent(
+    """
+    import gc
+    from mockserver import heap
+
+    heap.tune_for_server()
+    store = [{"id": n, "data": [n]} for n in range(300_000)]  # a big frozen heap
+    heap.settle()
+    walks = []
+    heap.gc.get_freeze_count = lambda: walks.append(1) or 0  # walks the whole frozen list
+    for commit in range(50):  # a `rate` task's ticks: small commits
+        store.extend({"id": n, "data": [n]} for n in range(100))
+        heap.settle()
+    print(len(walks))
+    """
+)
+
+
+def test_a_small_commit_does_not_walk_the_frozen_heap():
+    """`gc.get_freeze_count()` walks every frozen object (~70 ms at 2,000,000): a
+    commit that added a hundred documents must not pay for the whole store."""
+    out = subprocess.run(
+        [sys.executable, "-c", SETTLE_COST], capture_output=True, text=True, check=True, timeout=120
+    ).stdout.split()
+    assert out == ["0"]
