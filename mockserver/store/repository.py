@@ -1,7 +1,8 @@
 """The store: the only user of TinyDB.
 
 The database is TinyDB's: tables `profiles` (doc id = creation sequence),
-`tasks`, `engagements` and `meta`, held by `MemoryBackedStorage`, and the
+`tasks` (with `task_items` and `task_results` beside them), `engagements` and
+`meta`, held by `MemoryBackedStorage`, and the
 snapshot file is a TinyDB JSON file. Writes go straight into the tables the
 storage holds rather than through TinyDB's Table API, because every Table
 call rebuilds the whole table (measured: 95% of an import's time at 30,000
@@ -36,6 +37,12 @@ from mockserver.store.storage import ChangeLog, MemoryBackedStorage, SnapshotFil
 log = logging.getLogger(__name__)
 
 PROFILES, TASKS, ENGAGEMENTS, META = "profiles", "tasks", "engagements", "meta"
+#: A task's request items (doc id = task id; gone once the task ends) and its
+#: results (one doc per saved step, doc id = `task_id:first index`). Kept out of
+#: the task's own document, which every step saves again: a `rate` task saves
+#: ~50 times a second, and rewriting a 10,000-item body each time made every
+#: commit cost the whole request (1.4 MB serialised and written per tick).
+TASK_ITEMS, TASK_RESULTS = "task_items", "task_results"
 
 #: The change log is folded into a new snapshot once it is this large and
 #: larger than the last snapshot: amortised O(1) per change, bounded replay.
@@ -88,6 +95,11 @@ class Store:
             self.index(doc["account"], doc["db_id"]).add(doc)
         for doc_id, doc in self._table(TASKS).items():
             self._task_doc[doc["task_id"]] = doc_id
+        # task id -> its result docs' ids, in the order of the items they answer
+        self._task_results: dict[str, list[str]] = {}
+        ordered = sorted(self._table(TASK_RESULTS).items(), key=lambda pair: pair[1]["start"])
+        for doc_id, doc in ordered:
+            self._task_results.setdefault(doc["task_id"], []).append(doc_id)
         self._next_id = {
             name: self._last_id(name) + 1 for name in (PROFILES, TASKS, ENGAGEMENTS, META)
         }
@@ -203,6 +215,37 @@ class Store:
             doc_id = self._task_doc[doc["task_id"]] = self._new_id(TASKS)
         self._put(TASKS, doc_id, doc)
 
+    def save_task_items(self, task_id: str, items: list[Any]) -> None:
+        """A task's request items, written once when it is created."""
+        self._put(TASK_ITEMS, task_id, {"task_id": task_id, "items": items})
+
+    def drop_task_items(self, task_id: str) -> None:
+        if task_id in self._table(TASK_ITEMS):
+            self._delete(TASK_ITEMS, task_id)
+
+    def task_items(self, task_id: str) -> list[Any] | None:
+        doc = self._table(TASK_ITEMS).get(task_id)
+        return None if doc is None else doc["items"]
+
+    def add_task_results(self, task_id: str, start: int, entries: list[Any]) -> None:
+        """The results of items `start`.. of a task, saved once."""
+        doc_id = f"{task_id}:{start}"
+        self._put(TASK_RESULTS, doc_id, {"task_id": task_id, "start": start, "entries": entries})
+        self._task_results.setdefault(task_id, []).append(doc_id)
+
+    def task_results(self, task_id: str) -> list[Any]:
+        table = self._table(TASK_RESULTS)
+        return [
+            entry
+            for doc_id in self._task_results.get(task_id, ())
+            for entry in table[doc_id]["entries"]
+        ]
+
+    def _delete_task_parts(self, task_id: str) -> None:
+        self.drop_task_items(task_id)
+        for doc_id in self._task_results.pop(task_id, ()):
+            self._delete(TASK_RESULTS, doc_id)
+
     # -- meta ------------------------------------------------------------------
     def meta(self, key: str, default: Any = None) -> Any:
         for doc in self._table(META).values():
@@ -225,6 +268,9 @@ class Store:
 
     def clear_account(self, account: str) -> None:
         """Remove one account's profiles, tasks and engagements (an account reset)."""
+        for doc in self._table(TASKS).values():
+            if doc.get("account") == account:
+                self._delete_task_parts(doc["task_id"])
         for name in (PROFILES, TASKS, ENGAGEMENTS):
             doomed = [i for i, doc in self._table(name).items() if doc.get("account") == account]
             for doc_id in doomed:

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import math
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,9 +30,13 @@ from mockserver.tasks.progression import Progression
 
 log = logging.getLogger(__name__)
 
-#: The background worker of `rate` mode wakes this often and never imports
-#: more than this many items before letting other requests run.
+#: The background worker of `rate` mode wakes this often ...
 RATE_TICK_SECONDS = 0.02
+#: ... and imports at most this many items before letting other requests run:
+#: a status poll during a `rate` task waits for one such slice at most (~3 ms),
+#: not for everything the clock allowed since the last tick.
+RATE_SLICE_ITEMS = 100
+#: Any other step (instant, polls, control) yields between slices of this size.
 MAX_ITEMS_PER_SLICE = SLICE_ITEMS
 #: What `_work_to` gives once it has nothing left to do.
 _FINISHED = object()
@@ -85,7 +89,7 @@ class TaskEngine:
         self._rate_started.clear()
         for doc in self._store.tasks():
             if not TaskStatus(doc["status"]).finished:
-                task = Task.from_doc(dict(doc))
+                task = self._load(doc)
                 self._active[task.task_id] = task
                 self._start_clock(task)
         if self._active:
@@ -120,11 +124,35 @@ class TaskEngine:
         if task.progression.mode is ProgressionMode.INSTANT:
             await self._process_to_yielding(task, task.total)
         else:
-            self._store.save_task(task.to_doc())
+            self._store.save_task_items(task.task_id, new.items)
+            self._save(task)
             self._start_clock(task)
             if task.progression.mode is ProgressionMode.RATE:
                 self._wakeup.set()
         await self._store.flush()
+        return task
+
+    # -- the stored form ------------------------------------------------------------
+    def _save(self, task: Task) -> None:
+        """The task's document, and the results added since it was last saved."""
+        self._store.save_task(task.to_doc())
+        if len(task.results) > task.results_saved:
+            new_results = task.results[task.results_saved :]
+            self._store.add_task_results(task.task_id, task.results_saved, new_results)
+            task.results_saved = len(task.results)
+
+    def _load(self, doc: Mapping[str, Any]) -> Task:
+        """A task from the store: its document, items and results."""
+        task = Task.from_doc(dict(doc))
+        if "results" not in doc:
+            task.results = self._store.task_results(task.task_id)
+            task.results_saved = len(task.results)
+        # else: stored in one document by an earlier version; the next save
+        # writes its results apart (from the first one on).
+        if "items" not in doc:
+            task.items = None if task.finished else self._store.task_items(task.task_id)
+        elif not task.finished:
+            self._store.save_task_items(task.task_id, task.items or [])
         return task
 
     # -- reading -----------------------------------------------------------------
@@ -134,7 +162,7 @@ class TaskEngine:
         if task is None:
             doc = self._store.task(task_id)
             if doc is not None:
-                task = Task.from_doc(dict(doc))
+                task = self._load(doc)
                 if task.finished:
                     self._remember_finished(task)
         if task is None or (account is not None and task.account != account):
@@ -175,7 +203,7 @@ class TaskEngine:
             if progression.mode is ProgressionMode.INSTANT:
                 await self._process_to_yielding(task, task.total)
             else:
-                self._store.save_task(task.to_doc())
+                self._save(task)
                 self._start_clock(task)
                 self._wakeup.set()
             await self._store.flush()
@@ -196,16 +224,13 @@ class TaskEngine:
             await self._store.flush()
         return task
 
-    def _process_to(self, task: Task, target: int) -> None:
-        """Import items up to `target` without yielding (the rate worker's tick)."""
-        for _ in self._work_to(task, target):
-            pass
-
-    async def _process_to_yielding(self, task: Task, target: int) -> None:
+    async def _process_to_yielding(
+        self, task: Task, target: int, slice_items: int = MAX_ITEMS_PER_SLICE
+    ) -> None:
         """Import items up to `target`, letting other requests run between slices,
         so a status poll is never stuck behind a whole 10,000-item batch."""
         async with self._lock(task.task_id):
-            work = self._work_to(task, target)
+            work = self._work_to(task, target, slice_items)
             finished = False
             while not finished:
                 async with self._turns:
@@ -216,7 +241,13 @@ class TaskEngine:
         # call may race between slices).
         return self._locks.setdefault(task_id, asyncio.Lock())
 
-    def _work_to(self, task: Task, target: int) -> Iterator[None]:
+    def _is_current(self, task: Task) -> bool:
+        """Whether `task` is still the engine's to move: a reset, an account reset
+        or a `fail` between two slices ends the step (it must not write a cleared
+        store again, nor overwrite a failure with its progress)."""
+        return self._active.get(task.task_id) is task
+
+    def _work_to(self, task: Task, target: int, slice_items: int) -> Iterator[None]:
         """Import up to `target`, one unit of work per iteration, then save the task."""
         target = min(task.total, max(target, task.processed))
         failure = _failure_plan(task)
@@ -224,24 +255,28 @@ class TaskEngine:
             # A `fail_task` fault: the task fails once it reaches the planned progress.
             fail_at = math.ceil(task.total * failure["at_progress"] / 100)
             if target >= fail_at:
-                yield from self._slices_to(task, fail_at)
+                yield from self._slices_to(task, fail_at, slice_items)
+                if not self._is_current(task):
+                    return
                 task.failure = {"error": failure["error"], "error_text": failure["error_text"]}
                 self._finish(task, TaskStatus.FAILED)
                 return
-        yield from self._slices_to(task, target)
+        yield from self._slices_to(task, target, slice_items)
+        if not self._is_current(task):
+            return
         if task.processed >= task.total:
             self._finish(task, TaskStatus.COMPLETED)
         else:
             if task.processed > 0:
                 task.status = TaskStatus.PROCESSING
-            self._store.save_task(task.to_doc())
+            self._save(task)
 
-    def _slices_to(self, task: Task, target: int) -> Iterator[None]:
+    def _slices_to(self, task: Task, target: int, slice_items: int) -> Iterator[None]:
         if task.processed >= target or task.finished:
             return
         job, engagement, veto = self._job(task)
-        while task.processed < target and not task.finished:
-            stop = min(target, task.processed + MAX_ITEMS_PER_SLICE)
+        while task.processed < target and self._is_current(task):
+            stop = min(target, task.processed + slice_items)
             outcome = apply_slice(
                 self._store, job, task.processed, stop, engagement=engagement, veto=veto
             )
@@ -276,7 +311,8 @@ class TaskEngine:
         task.status = status
         task.finished_at = iso(self._clock.now())
         task.items = None  # the request body is not needed once the task has ended
-        self._store.save_task(task.to_doc())
+        self._store.drop_task_items(task.task_id)
+        self._save(task)
         self._active.pop(task.task_id, None)
         self._rate_started.pop(task.task_id, None)
         self._locks.pop(task.task_id, None)
@@ -288,7 +324,7 @@ class TaskEngine:
             self._finished.popitem(last=False)
 
     # -- rate mode -----------------------------------------------------------------
-    def rate_tick(self) -> bool:
+    async def rate_tick(self) -> bool:
         """Process what the clock allows for every `rate` task; True if any work is left."""
         pending = False
         for task in list(self._active.values()):
@@ -297,7 +333,7 @@ class TaskEngine:
             started = self._rate_started.setdefault(task.task_id, self._clock.monotonic())
             target = task.progression.target_at(task.total, self._clock.monotonic() - started)
             if target > task.processed and not self._lock(task.task_id).locked():
-                self._process_to(task, target)
+                await self._process_to_yielding(task, target, RATE_SLICE_ITEMS)
             pending = pending or not task.finished
         return pending
 
@@ -308,7 +344,7 @@ class TaskEngine:
             # awaits the store flush sets it again, so its wake-up is never lost.
             self._wakeup.clear()
             try:
-                pending = self.rate_tick()
+                pending = await self.rate_tick()
                 await self._store.flush()
             except Exception:  # keep the worker alive; the failure is logged
                 log.exception("rate worker step failed")

@@ -50,6 +50,9 @@ class Task:
     request_id: int | None = None
     #: Fault plans carried by the task (fail_task / fail_items), kept across restarts.
     fault_plans: list[dict[str, Any]] = field(default_factory=list)
+    #: How many of `results` the store holds already (results are saved by the
+    #: step that adds them, apart from the task's document: `Store.add_task_results`).
+    results_saved: int = 0
 
     @property
     def progress(self) -> int:
@@ -81,6 +84,8 @@ class Task:
         return None
 
     def to_doc(self) -> dict[str, Any]:
+        """The task's own document: everything but its items and results, which
+        the store keeps apart (saved once, not at every step)."""
         return {
             "task_id": self.task_id,
             "account": self.account,
@@ -90,12 +95,10 @@ class Task:
             "created": self.created,
             "progression": self.progression.to_doc(),
             "options": self.options.to_doc(),
-            "items": self.items,
             "total": self.total,
             "processed": self.processed,
             "steps_taken": self.steps_taken,
             "status": self.status.value,
-            "results": list(self.results),
             "failure": self.failure,
             "finished_at": self.finished_at,
             "request_id": self.request_id,
@@ -104,6 +107,8 @@ class Task:
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Task:
+        """The task of a document; `items` and `results` are read only from a
+        document stored before they were kept apart (the engine adds them)."""
         return cls(
             task_id=doc["task_id"],
             account=doc["account"],

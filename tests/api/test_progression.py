@@ -6,6 +6,8 @@ control API, `rate` on a FakeClock driven by hand. No test sleeps.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import math
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,8 @@ from mockserver.clock import FakeClock
 from mockserver.config import ProgressionMode, settings_for_tests
 from mockserver.domain.imports import parse_import_options
 from mockserver.state import MockState
-from mockserver.tasks.engine import NewTask
+from mockserver.tasks.engine import MAX_ITEMS_PER_SLICE, RATE_SLICE_ITEMS, NewTask
+from mockserver.tasks.model import Task, TaskStatus
 from tests.conftest import ApiClient, person
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "progression.json"
@@ -433,12 +436,12 @@ async def test_rate_follows_the_clock(aiohttp_client):
     api, state, clock = await rate_api(aiohttp_client, rate=10)
     task_id = await api.import_batch(people(20))
 
-    state.engine.rate_tick()
+    await state.engine.rate_tick()
     assert (await task_view(api, task_id))["processed"] == 0
     assert (await api.status(task_id))["status"] == "queued"
 
     clock.advance(0.5)
-    state.engine.rate_tick()
+    await state.engine.rate_tick()
     view = await task_view(api, task_id)
     assert view["processed"] == 5
     data = await api.status(task_id)
@@ -446,12 +449,12 @@ async def test_rate_follows_the_clock(aiohttp_client):
     assert await profile_count(api) == 5
 
     clock.advance(1.0)
-    state.engine.rate_tick()
+    await state.engine.rate_tick()
     assert (await task_view(api, task_id))["processed"] == 15
     assert (await api.status(task_id))["progress"] == 75
 
     clock.advance(1.0)
-    state.engine.rate_tick()
+    await state.engine.rate_tick()
     results = assert_completed(await api.status(task_id), 20)
     assert len({entry["profile_id"] for entry in results}) == 20
     assert await profile_count(api) == 20
@@ -461,7 +464,7 @@ async def test_rate_polls_do_not_move_the_task(aiohttp_client):
     api, state, clock = await rate_api(aiohttp_client, rate=10)
     task_id = await api.import_batch(people(20))
     clock.advance(0.3)
-    state.engine.rate_tick()
+    await state.engine.rate_tick()
 
     for _ in range(10):
         await api.status(task_id)
@@ -474,7 +477,7 @@ async def test_rate_profiles_appear_as_the_clock_moves(aiohttp_client):
     task_id = await api.import_batch(people(20))
 
     clock.advance(0.2)
-    state.engine.rate_tick()
+    await state.engine.rate_tick()
     stored = stored_by_email(api)
     assert {email(0), email(1)} <= set(stored)
     assert email(2) not in stored
@@ -485,26 +488,22 @@ async def test_rate_task_can_still_be_completed_by_the_control_api(aiohttp_clien
     api, state, clock = await rate_api(aiohttp_client, rate=10)
     task_id = await api.import_batch(people(20))
     clock.advance(0.4)
-    state.engine.rate_tick()
+    await state.engine.rate_tick()
 
     await control_post(api, task_id, "complete")
     clock.advance(5)
-    state.engine.rate_tick()
+    await state.engine.rate_tick()
 
     results = assert_completed(await api.status(task_id), 20)
     assert len({entry["profile_id"] for entry in results}) == 20
     assert await profile_count(api) == 20
 
 
-async def test_rate_resumes_from_the_store_where_it_stopped(tmp_path):
-    db = str(tmp_path / "store.json")
-    settings = settings_for_tests(progression=ProgressionMode.RATE, rate=10, db=db)
-    clock = FakeClock()
-    state = MockState(settings, clock=clock)
+async def submit(state: MockState, items: list[dict[str, Any]]) -> Task:
+    """A batch task of the shipped fixture's account, straight through the engine."""
     account = state.catalog.account_for_token("abcdefghijklmnqrstuvwxyz")
     workflow = state.active_workflow(account, 2)
-    items = people(20)
-    task = await state.engine.submit(
+    return await state.engine.submit(
         NewTask(
             account=account,
             workflow_id=workflow.id,
@@ -515,8 +514,16 @@ async def test_rate_resumes_from_the_store_where_it_stopped(tmp_path):
             progression=state.progression_for(workflow),
         )
     )
+
+
+async def test_rate_resumes_from_the_store_where_it_stopped(tmp_path):
+    db = str(tmp_path / "store.json")
+    settings = settings_for_tests(progression=ProgressionMode.RATE, rate=10, db=db)
+    clock = FakeClock()
+    state = MockState(settings, clock=clock)
+    task = await submit(state, people(20))
     clock.advance(0.6)
-    state.engine.rate_tick()
+    await state.engine.rate_tick()
     await state.store.flush()
     state.store.close()
 
@@ -524,13 +531,13 @@ async def test_rate_resumes_from_the_store_where_it_stopped(tmp_path):
     reopened = MockState(settings, clock=reopened_clock)
     assert reopened.engine.get(task.task_id).processed == 6
     assert reopened.store.count_profiles() == 6
-    reopened.engine.rate_tick()
+    await reopened.engine.rate_tick()
     assert reopened.engine.get(task.task_id).processed == 6  # no jump on resume
     reopened_clock.advance(1.0)
-    reopened.engine.rate_tick()
+    await reopened.engine.rate_tick()
     assert reopened.engine.get(task.task_id).processed == 16
     reopened_clock.advance(1.0)
-    reopened.engine.rate_tick()
+    await reopened.engine.rate_tick()
     resumed = reopened.engine.get(task.task_id)
     assert resumed.finished
     assert len({r["profile_id"] for r in resumed.result_entries()}) == 20
@@ -622,3 +629,140 @@ async def test_configured_status_names_are_answered(make_api):
 
     assert (await api.status(task_id))["status"] == "running"
     assert (await api.status(task_id))["status"] == "success"
+
+
+async def test_a_rate_tick_lets_other_requests_run_between_small_slices():
+    """A tick imports what the clock allows, but yields every RATE_SLICE_ITEMS items:
+    a status poll waits for one small slice, not for the whole backlog."""
+    clock = FakeClock()
+    state = MockState(
+        settings_for_tests(progression=ProgressionMode.RATE, rate=10_000), clock=clock
+    )
+    task = await submit(state, people(1_000))
+    clock.advance(1.0)  # the clock allows all 1,000 at once
+    seen: list[int] = []
+
+    async def watch() -> None:
+        while not task.finished:
+            seen.append(task.processed)
+            await asyncio.sleep(0)
+
+    watcher = asyncio.create_task(watch())
+    await state.engine.rate_tick()
+    await watcher
+    assert task.finished
+    assert sorted(set(seen)) == list(range(RATE_SLICE_ITEMS, 1_001, RATE_SLICE_ITEMS))
+
+
+# -- a step interrupted between two slices ----------------------------------------
+
+
+async def started_step(items: int) -> tuple[MockState, Task, asyncio.Task[Task]]:
+    """A manual task of `items` items with a step running through all of them,
+    stopped after its first slice."""
+    state = MockState(settings_for_tests(progression=ProgressionMode.MANUAL))
+    task = await submit(state, people(items))
+    step = asyncio.create_task(state.engine.advance(task.task_id, items))
+    while task.processed == 0:
+        await asyncio.sleep(0)
+    assert task.processed == MAX_ITEMS_PER_SLICE and not step.done()
+    return state, task, step
+
+
+async def test_a_reset_between_two_slices_ends_the_running_step():
+    state, task, step = await started_step(4 * MAX_ITEMS_PER_SLICE)
+    state.reset()
+    await step
+    assert state.store.count_profiles() == 0
+    assert list(state.store.tasks()) == []
+    assert state.store.count_engagements() == 0
+    assert task.processed == MAX_ITEMS_PER_SLICE  # the step stopped there
+
+
+async def test_a_failure_between_two_slices_is_not_overwritten_by_the_step():
+    state, task, step = await started_step(4 * MAX_ITEMS_PER_SLICE)
+    await state.engine.fail(task.task_id, 500, "boom")
+    await step
+    assert state.engine.get(task.task_id).status is TaskStatus.FAILED
+    assert state.store.task(task.task_id)["status"] == "failed"
+    assert task.processed < 4 * MAX_ITEMS_PER_SLICE
+
+
+# -- what a step writes ------------------------------------------------------------
+
+
+def log_lines(db: Path) -> list[bytes]:
+    log = db.with_name(db.name + ".log")
+    return log.read_bytes().splitlines() if log.exists() else []
+
+
+async def manual_state(db: Path) -> MockState:
+    return MockState(settings_for_tests(progression=ProgressionMode.MANUAL, db=str(db)))
+
+
+async def test_a_step_writes_what_it_changed_not_the_whole_request(tmp_path):
+    """A task's items are written once; each step writes its own slice of profiles
+    and results, so its commit does not grow with the request (a `rate` task
+    commits ~50 times a second)."""
+    db = tmp_path / "store.json"
+    state = await manual_state(db)
+    small_step = 10
+    for total in (100, 2_000):
+        task = await submit(state, people(total, start=total))
+        before = len(log_lines(db))
+        await state.engine.advance(task.task_id, small_step)
+        await state.engine.advance(task.task_id, small_step)
+        steps = log_lines(db)[before:]
+        assert len(steps) == 2
+        sizes = [len(line) for line in steps]
+        assert max(sizes) < 10_000, sizes  # ten profiles, their engagement and results
+    state.store.close()
+
+
+async def test_a_resumed_task_keeps_its_items_and_results(tmp_path):
+    db = tmp_path / "store.json"
+    state = await manual_state(db)
+    task = await submit(state, people(30))
+    await state.engine.advance(task.task_id, 10)
+    first_ids = [entry["profile_id"] for entry in task.result_entries()]
+    state.store.close()  # as after a kill: the log is not folded in
+
+    reopened = await manual_state(db)
+    resumed = reopened.engine.get(task.task_id)
+    assert (resumed.processed, len(resumed.items or [])) == (10, 30)
+    await reopened.engine.complete(task.task_id)
+    entries = reopened.engine.get(task.task_id).result_entries()
+    assert [entry["profile_id"] for entry in entries[:10]] == first_ids
+    assert len({entry["profile_id"] for entry in entries}) == 30
+    assert reopened.store.task_items(task.task_id) is None  # dropped once the task ended
+    reopened.store.close()
+
+
+async def test_a_task_stored_in_one_document_by_an_earlier_version_resumes(tmp_path):
+    """Before items and results had their own tables, the task's document held
+    them: such a store still resumes and completes its tasks."""
+    db = tmp_path / "store.json"
+    state = await manual_state(db)
+    task = await submit(state, people(30))
+    await state.engine.advance(task.task_id, 10)
+    first_ids = [entry["profile_id"] for entry in task.result_entries()]
+    await state.store.flush(compact=True)
+    state.store.close()
+    content = json.loads(db.read_bytes())
+    [doc] = content["tasks"].values()
+    doc["items"] = content.pop("task_items")[task.task_id]["items"]
+    doc["results"] = [e for r in content.pop("task_results").values() for e in r["entries"]]
+    db.write_text(json.dumps(content))
+
+    reopened = await manual_state(db)
+    await reopened.engine.complete(task.task_id)
+    entries = reopened.engine.get(task.task_id).result_entries()
+    assert [entry["profile_id"] for entry in entries[:10]] == first_ids
+    assert len({entry["profile_id"] for entry in entries}) == 30
+    assert reopened.store.count_profiles() == 30
+    await reopened.store.flush(compact=True)
+    reopened.store.close()
+
+    again = await manual_state(db)  # and the rewritten store reads back the same
+    assert again.engine.get(task.task_id).result_entries() == entries
+    again.store.close()
