@@ -42,9 +42,9 @@ FULL_PASS_MIN_OBJECTS = 500_000
 class _Passes:
     #: Objects frozen so far, counted as they are frozen: `gc.get_freeze_count()`
     #: walks the whole frozen list (70 ms at 2,000,000 objects, measured), which
-    #: a commit must not pay. Frozen objects that die are not subtracted, so the
-    #: count runs ahead of the heap by what was replaced: churn brings the next
-    #: full pass forward, which is when frozen garbage is worth reclaiming.
+    #: a commit must not pay. Frozen objects that die (a request body that was
+    #: in flight at a commit) are not subtracted, so this runs ahead of the
+    #: heap; once it says a pass may be due, the exact count decides.
     frozen = 0
     frozen_after_last = 0
 
@@ -69,9 +69,17 @@ def settle() -> None:
     # them costs what this commit added, not what the store holds.
     _Passes.frozen += len(gc.get_objects(1)) + len(gc.get_objects(2))
     gc.freeze()
-    grown = _Passes.frozen - _Passes.frozen_after_last
-    if grown > max(FULL_PASS_MIN_OBJECTS, _Passes.frozen_after_last * FULL_PASS_GROWTH):
-        _full_pass()
+    if _pass_due(_Passes.frozen):
+        # The exact count (a walk of the frozen heap) only now: by the time
+        # the estimate has grown this much, the walk is a small share of it.
+        _Passes.frozen = gc.get_freeze_count()
+        if _pass_due(_Passes.frozen):
+            _full_pass()
+
+
+def _pass_due(frozen: int) -> bool:
+    grown = frozen - _Passes.frozen_after_last
+    return grown > max(FULL_PASS_MIN_OBJECTS, _Passes.frozen_after_last * FULL_PASS_GROWTH)
 
 
 def release() -> None:
