@@ -71,3 +71,33 @@ def test_a_small_commit_does_not_walk_the_frozen_heap():
         [sys.executable, "-c", SETTLE_COST], capture_output=True, text=True, check=True, timeout=120
     ).stdout.split()
     assert out == ["0"]
+
+
+IN_FLIGHT = textwrap.dedent(
+    """
+    from mockserver import heap
+
+    heap.FULL_PASS_MIN_OBJECTS = 100_000  # the rule, at a test's scale
+    heap.tune_for_server()
+    store = [{"id": n, "data": [n]} for n in range(100_000)]
+    heap.settle()
+    passes = []
+    full_pass = heap._full_pass
+    heap._full_pass = lambda: passes.append(1) or full_pass()
+    for commit in range(100):
+        body = [{"item": [n]} for n in range(10_000)]  # another request's, in flight
+        store.append({"id": commit})
+        heap.settle()
+        del body  # answered: freed, frozen or not
+    print(len(passes))
+    """
+)
+
+
+def test_request_bodies_in_flight_at_commits_do_not_bring_full_passes():
+    """What is frozen and then freed (a body another request was still reading at a
+    commit) is not the heap growing: 2,000,000 such objects, no full pass."""
+    out = subprocess.run(
+        [sys.executable, "-c", IN_FLIGHT], capture_output=True, text=True, check=True, timeout=120
+    ).stdout.split()
+    assert out == ["0"]
