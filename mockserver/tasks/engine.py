@@ -361,11 +361,13 @@ class TaskEngine:
         self._active.clear()
         self._finished.clear()
         self._rate_started.clear()
+        self._locks.clear()  # a step still running keeps its own, and stops
 
     def forget_account(self, account: str) -> None:
         for task_id in [t.task_id for t in self._active.values() if t.account == account]:
             self._active.pop(task_id, None)
             self._rate_started.pop(task_id, None)
+            self._locks.pop(task_id, None)
         for task_id in [t.task_id for t in self._finished.values() if t.account == account]:
             del self._finished[task_id]
 
