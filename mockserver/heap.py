@@ -37,6 +37,9 @@ FULL_PASS_GROWTH = 1.0
 #: which a status poll would wait for); frozen garbage up to this many objects
 #: (~100 MB of closed connections at worst) waits for it.
 FULL_PASS_MIN_OBJECTS = 500_000
+#: An exact count that finds no pass due is not taken again before the
+#: estimate has grown by this share (1/16) of the heap.
+RECOUNT_SHARE = 16
 
 
 class _Passes:
@@ -47,6 +50,10 @@ class _Passes:
     #: heap; once it says a pass may be due, the exact count decides.
     frozen = 0
     frozen_after_last = 0
+    #: After an exact count that found no pass due, the next one waits until the
+    #: estimate has grown by a share of the heap: a store that stopped growing
+    #: just under the threshold would otherwise be walked at every commit.
+    recount_at = 0
 
 
 def tune_for_server() -> None:
@@ -69,12 +76,14 @@ def settle() -> None:
     # them costs what this commit added, not what the store holds.
     _Passes.frozen += len(gc.get_objects(1)) + len(gc.get_objects(2))
     gc.freeze()
-    if _pass_due(_Passes.frozen):
+    if _Passes.frozen >= _Passes.recount_at and _pass_due(_Passes.frozen):
         # The exact count (a walk of the frozen heap) only now: by the time
         # the estimate has grown this much, the walk is a small share of it.
         _Passes.frozen = gc.get_freeze_count()
         if _pass_due(_Passes.frozen):
             _full_pass()
+        else:
+            _Passes.recount_at = _Passes.frozen + _Passes.frozen // RECOUNT_SHARE
 
 
 def _pass_due(frozen: int) -> bool:
@@ -92,3 +101,4 @@ def _full_pass() -> None:
     gc.collect()
     gc.freeze()
     _Passes.frozen = _Passes.frozen_after_last = gc.get_freeze_count()
+    _Passes.recount_at = 0

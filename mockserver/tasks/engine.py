@@ -190,7 +190,9 @@ class TaskEngine:
             if items is None:
                 await self._step(task)
             else:
-                await self._process_to_yielding(task, task.processed + items)
+                # From where the task is once this call's turn comes (a `rate`
+                # tick may be moving it meanwhile), not from where it was.
+                await self._process_to_yielding(task, lambda: task.processed + items)
             await self._store.flush()
         return task
 
@@ -225,12 +227,17 @@ class TaskEngine:
         return task
 
     async def _process_to_yielding(
-        self, task: Task, target: int, slice_items: int = MAX_ITEMS_PER_SLICE
+        self,
+        task: Task,
+        target: int | Callable[[], int],
+        slice_items: int = MAX_ITEMS_PER_SLICE,
     ) -> None:
-        """Import items up to `target`, letting other requests run between slices,
-        so a status poll is never stuck behind a whole 10,000-item batch."""
+        """Import items up to `target` (or what it gives once the task's lock is
+        held), letting other requests run between slices, so a status poll is
+        never stuck behind a whole 10,000-item batch."""
         async with self._lock(task.task_id):
-            work = self._work_to(task, target, slice_items)
+            goal = target() if callable(target) else target
+            work = self._work_to(task, goal, slice_items)
             finished = False
             while not finished:
                 async with self._turns:
@@ -285,6 +292,15 @@ class TaskEngine:
                 for result in outcome.outcomes
             )
             task.processed = stop
+            if self._store.task_id_taken(task.task_id):
+                # A stored task is saved with each slice: whoever flushes next
+                # (any request may, between two slices) writes the slice's
+                # profiles, engagements, results and progress in one line, so a
+                # kill never leaves profiles engaged that the task will redo.
+                # (A task processed within its create call is stored when it ends.)
+                if task.status is TaskStatus.QUEUED:
+                    task.status = TaskStatus.PROCESSING
+                self._save(task)
             yield
 
     def _job(self, task: Task) -> tuple[ImportJob, Engagement, ItemVeto | None]:
@@ -328,13 +344,13 @@ class TaskEngine:
         """Process what the clock allows for every `rate` task; True if any work is left."""
         pending = False
         for task in list(self._active.values()):
-            if task.progression.mode is not ProgressionMode.RATE or task.finished:
-                continue
+            if task.progression.mode is not ProgressionMode.RATE or not self._is_current(task):
+                continue  # (or dropped by a reset during an earlier task's slices)
             started = self._rate_started.setdefault(task.task_id, self._clock.monotonic())
             target = task.progression.target_at(task.total, self._clock.monotonic() - started)
             if target > task.processed and not self._lock(task.task_id).locked():
                 await self._process_to_yielding(task, target, RATE_SLICE_ITEMS)
-            pending = pending or not task.finished
+            pending = pending or (self._is_current(task) and not task.finished)
         return pending
 
     async def run_rate_worker(self) -> None:

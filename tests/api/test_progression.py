@@ -766,3 +766,72 @@ async def test_a_task_stored_in_one_document_by_an_earlier_version_resumes(tmp_p
     again = await manual_state(db)  # and the rewritten store reads back the same
     assert again.engine.get(task.task_id).result_entries() == entries
     again.store.close()
+
+
+# -- a rate tick shares the loop ---------------------------------------------------
+
+
+async def rate_state(db: Path | None = None, rate: float = 10_000) -> tuple[MockState, FakeClock]:
+    clock = FakeClock()
+    extra = {"db": str(db)} if db is not None else {}
+    settings = settings_for_tests(progression=ProgressionMode.RATE, rate=rate, **extra)
+    return MockState(settings, clock=clock), clock
+
+
+async def first_slice_of_a_tick(state: MockState, task: Task) -> asyncio.Task[bool]:
+    tick = asyncio.create_task(state.engine.rate_tick())
+    while task.processed < RATE_SLICE_ITEMS:
+        await asyncio.sleep(0)
+    assert not tick.done()
+    return tick
+
+
+async def test_a_flush_between_two_slices_of_a_tick_stores_a_whole_step(tmp_path):
+    """Any request may flush the store between two slices of a tick; a kill just
+    after must leave the task's progress, results and profiles agreeing, so the
+    resumed task neither loses nor repeats an engagement."""
+    db = tmp_path / "store.json"
+    state, clock = await rate_state(db)
+    task = await submit(state, people(3 * RATE_SLICE_ITEMS))
+    clock.advance(1.0)
+    tick = await first_slice_of_a_tick(state, task)
+    await state.store.flush()  # another request's commit
+    crashed = tmp_path / "crashed"
+    crashed.mkdir()
+    for name in (db.name, db.name + ".log"):  # SIGKILL now: what is on disk
+        if (tmp_path / name).exists():
+            (crashed / name).write_bytes((tmp_path / name).read_bytes())
+    await tick
+    state.store.close()
+
+    reopened, _ = await rate_state(crashed / db.name)
+    resumed = reopened.engine.get(task.task_id)
+    assert resumed.processed == len(resumed.results) == RATE_SLICE_ITEMS
+    assert reopened.store.count_profiles() == reopened.store.count_engagements()
+    await reopened.engine.complete(task.task_id)
+    assert reopened.store.count_profiles() == 3 * RATE_SLICE_ITEMS
+    assert reopened.store.count_engagements() == 3 * RATE_SLICE_ITEMS
+    reopened.store.close()
+
+
+async def test_advance_during_a_tick_moves_on_from_where_the_tick_left_the_task():
+    state, clock = await rate_state(rate=3 * RATE_SLICE_ITEMS)
+    task = await submit(state, people(10 * RATE_SLICE_ITEMS))
+    clock.advance(1.0)  # the tick is heading for 3 slices
+    tick = await first_slice_of_a_tick(state, task)
+    await state.engine.advance(task.task_id, 50)
+    await tick
+    assert task.processed == 3 * RATE_SLICE_ITEMS + 50
+
+
+@pytest.mark.parametrize("scope", ["all", "account"])
+async def test_a_reset_during_a_tick_leaves_nothing_for_the_next(scope):
+    state, clock = await rate_state()
+    first = await submit(state, people(3 * RATE_SLICE_ITEMS))
+    await submit(state, people(3 * RATE_SLICE_ITEMS, start=10_000))
+    clock.advance(1.0)
+    tick = await first_slice_of_a_tick(state, first)
+    state.reset(account=None if scope == "all" else first.account)
+    assert await tick is False  # nothing left pending: both tasks are gone
+    assert state.store.count_profiles() == 0
+    assert await state.engine.rate_tick() is False

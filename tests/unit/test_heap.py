@@ -101,3 +101,32 @@ def test_request_bodies_in_flight_at_commits_do_not_bring_full_passes():
         [sys.executable, "-c", IN_FLIGHT], capture_output=True, text=True, check=True, timeout=120
     ).stdout.split()
     assert out == ["0"]
+
+
+STEADY = textwrap.dedent(
+    """
+    from mockserver import heap
+
+    heap.tune_for_server()  # the real rule: a pass after 500,000 new objects
+    store = [[n] for n in range(heap.FULL_PASS_MIN_OBJECTS - 2_000)]  # just under it
+    heap.settle()
+    walks = []
+    count = heap.gc.get_freeze_count
+    heap.gc.get_freeze_count = lambda: walks.append(1) or count()
+    for commit in range(200):  # each commit replaces 3,000 documents, adds none
+        for i in range(3_000):
+            store[i] = [i]
+        heap.settle()
+    print(len(walks))
+    """
+)
+
+
+def test_a_store_that_stopped_growing_is_not_counted_at_every_commit():
+    """Just under the full-pass threshold, with documents replaced but none added,
+    the estimate crosses the threshold at every commit; the exact count (a walk
+    of the frozen heap) is taken again only after a share of the heap."""
+    out = subprocess.run(
+        [sys.executable, "-c", STEADY], capture_output=True, text=True, check=True, timeout=120
+    ).stdout.split()
+    assert int(out[0]) < 40, out
