@@ -28,9 +28,8 @@ from mockserver.domain.items import (
 )
 from mockserver.domain.matching import MatchingMode
 from mockserver.domain.profiles import (
-    Profile,
     ProfileBook,
-    find_by_query,
+    QueryMatches,
     find_profile,
     merge_fields,
     merge_subscriptions,
@@ -118,12 +117,12 @@ def locate(
     item: PreparedItem,
     book: ProfileBook,
     db_id: int,
-    query: Callable[[Profile], bool] | None = None,
+    matches: QueryMatches | None = None,
 ) -> str | None:
     """The profile an item selects: by its key, or by the request's custom_request."""
     if item.key is None:
-        assert query is not None, "an item without a key needs custom_request"
-        return find_by_query(book, db_id, query)
+        assert matches is not None, "an item without a key needs custom_request"
+        return matches.earliest()
     return find_profile(book, db_id, item.key)
 
 
@@ -144,10 +143,19 @@ def import_prepared(
     item: PreparedItem,
     book: ProfileBook,
     db_id: int,
-    query: Callable[[Profile], bool] | None = None,
+    matches: QueryMatches | None = None,
 ) -> ItemOutcome:
     """Find the item's profile and update it, or create one (SPEC §3 steps 1-4)."""
-    profile_id = locate(item, book, db_id, query)
+    outcome = _import_prepared(item, book, db_id, matches)
+    if matches is not None and isinstance(outcome, Imported):
+        matches.written(outcome.profile_id)  # a later item may select it, or not
+    return outcome
+
+
+def _import_prepared(
+    item: PreparedItem, book: ProfileBook, db_id: int, matches: QueryMatches | None
+) -> ItemOutcome:
+    profile_id = locate(item, book, db_id, matches)
     if profile_id is None:
         if item.key is not None and item.key.mode is MatchingMode.PROFILE_ID:
             # The docs: profile_id matching is for updating only.
@@ -210,14 +218,15 @@ def run_slice(
 ) -> SliceResult:
     """Import items [start, stop) of a job; one outcome per item, in order."""
     ctx = job.context()
-    query = (
-        profile_predicate(job.options.custom_request)
-        if job.options.custom_request is not None
+    db_id = job.database.db_id
+    custom_request = job.options.custom_request
+    matches = (
+        QueryMatches(book, db_id, profile_predicate(custom_request))
+        if custom_request is not None
         else None
     )
     outcomes: list[ItemOutcome] = []
     engaged: list[tuple[Imported, PreparedItem]] = []
-    db_id = job.database.db_id
     for index in range(start, stop):
         prepared = prepare_item(job.items[index], job.where(index), ctx)
         if isinstance(prepared, PreparedItem) and veto is not None:
@@ -225,7 +234,7 @@ def run_slice(
         if isinstance(prepared, ItemFailure):
             outcomes.append(prepared)
             continue
-        outcome = import_prepared(prepared, book, db_id, query)
+        outcome = import_prepared(prepared, book, db_id, matches)
         outcomes.append(outcome)
         if isinstance(outcome, Imported):
             engaged.append((outcome, prepared))
@@ -252,9 +261,13 @@ def find_existing(
     if isinstance(prepared, ItemFailure):
         raise failure_error(prepared)
     custom_request = ctx.options.custom_request
-    query = profile_predicate(custom_request) if custom_request is not None else None
     db_id = ctx.database.db_id
-    profile_id = locate(prepared, book, db_id, query)
+    matches = (
+        QueryMatches(book, db_id, profile_predicate(custom_request))
+        if custom_request is not None
+        else None
+    )
+    profile_id = locate(prepared, book, db_id, matches)
     if profile_id is None:
         raise ProfileNotFound(not_found_debug(prepared, db_id))
     return prepared, profile_id

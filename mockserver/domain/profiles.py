@@ -7,6 +7,7 @@ scans every profile per item.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 
@@ -78,11 +79,44 @@ def find_profile(book: ProfileBook, db_id: int, key: MatchKey) -> str | None:
     return None
 
 
-def find_by_query(
-    book: ProfileBook, db_id: int, predicate: Callable[[Profile], bool]
-) -> str | None:
-    """`custom_request`: the earliest created profile the query selects."""
-    return _earliest(book, book.ids_matching(db_id, predicate))
+class QueryMatches:
+    """`custom_request`: the profiles the query selects, in creation order.
+
+    The query is evaluated over the database once (per slice of an import),
+    then kept in step with each profile the slice writes: nothing else writes
+    during a slice. Each item then costs a lookup, not a scan (a scan per item
+    took ~6 s for 200 items over 5,000 profiles).
+    """
+
+    def __init__(self, book: ProfileBook, db_id: int, predicate: Callable[[Profile], bool]):
+        self._book, self._predicate = book, predicate
+        self._seq: dict[str, int] = {}  # matching profile id -> its creation order
+        for profile_id in book.ids_matching(db_id, predicate):
+            profile = book.get(profile_id)
+            assert profile is not None
+            self._seq[profile_id] = profile["seq"]
+        self._by_seq = [(seq, profile_id) for profile_id, seq in self._seq.items()]
+        heapq.heapify(self._by_seq)
+
+    def earliest(self) -> str | None:
+        """SPEC §3 step 2 (pick): the earliest created of the profiles selected."""
+        by_seq = self._by_seq
+        while by_seq:
+            seq, profile_id = by_seq[0]
+            if self._seq.get(profile_id) == seq:
+                return profile_id
+            heapq.heappop(by_seq)  # no longer selected
+        return None
+
+    def written(self, profile_id: str) -> None:
+        """A profile was created or changed: is it selected now?"""
+        profile = self._book.get(profile_id)
+        if profile is not None and self._predicate(profile):
+            if profile_id not in self._seq:
+                self._seq[profile_id] = profile["seq"]
+                heapq.heappush(self._by_seq, (profile["seq"], profile_id))
+        else:
+            self._seq.pop(profile_id, None)
 
 
 def _earliest(book: ProfileBook, ids: Iterable[str]) -> str | None:

@@ -522,6 +522,35 @@ async def test_when_a_custom_request_selects_several_profiles_the_earliest_creat
     assert stored(api, SECOND_ID) == {"_fname": "Second", "CRM_ID": "42"}
 
 
+async def test_a_custom_request_batch_updates_the_profile_its_first_item_created(api):
+    items = [{"data": {"_fname": "Ann", "CRM_ID": "42"}}, {"data": {"_lname": "Lee"}}]
+
+    first, second = await import_by_query(api, items, {"CRM_ID": "42"})
+
+    assert first == second
+    assert profile_count(api) == 1
+    assert stored(api, first["profile_id"]) == {"_fname": "Ann", "CRM_ID": "42", "_lname": "Lee"}
+
+
+async def test_a_custom_request_item_that_unselects_its_profile_moves_later_items_on(
+    api_with_profiles,
+):
+    """Within one batch, an item that changes the selected profile so the query no
+    longer selects it hands the next item the next earliest profile."""
+    api = await api_with_profiles(
+        {"id": FIRST_ID, "data": {"_fname": "First", "CRM_ID": "42"}},
+        {"id": SECOND_ID, "data": {"_fname": "Second", "CRM_ID": "42"}},
+    )
+    items = [{"data": {"CRM_ID": "43"}}, {"data": {"CRM_ID": "43"}}, {"data": {"_lname": "New"}}]
+
+    results = await import_by_query(api, items, {"CRM_ID": "42"})
+
+    assert results[:2] == [{"profile_id": FIRST_ID}, {"profile_id": SECOND_ID}]
+    assert results[2]["profile_id"] not in (FIRST_ID, SECOND_ID)  # none left: created
+    assert stored(api, results[2]["profile_id"]) == {"_lname": "New"}
+    assert profile_count(api) == 3
+
+
 async def test_a_later_item_of_a_polled_batch_finds_the_profile_an_earlier_item_created(
     make_api,
 ):
