@@ -89,7 +89,7 @@ class QueryMatches:
     """
 
     def __init__(self, book: ProfileBook, db_id: int, predicate: Callable[[Profile], bool]):
-        self._book, self._predicate = book, predicate
+        self._book, self._predicate, self._db_id = book, predicate, db_id
         self._seq: dict[str, int] = {}  # matching profile id -> its creation order
         for profile_id in book.ids_matching(db_id, predicate):
             profile = book.get(profile_id)
@@ -111,7 +111,7 @@ class QueryMatches:
     def written(self, profile_id: str) -> None:
         """A profile was created or changed: is it selected now?"""
         profile = self._book.get(profile_id)
-        if profile is not None and self._predicate(profile):
+        if profile is not None and profile["db_id"] == self._db_id and self._predicate(profile):
             if profile_id not in self._seq:
                 self._seq[profile_id] = profile["seq"]
                 heapq.heappush(self._by_seq, (profile["seq"], profile_id))

@@ -14,7 +14,8 @@ class Book:
 
     def __init__(self, count: int) -> None:
         self.profiles = {
-            f"p{n}": {"id": f"p{n}", "seq": n, "data": {"group": n % 100}} for n in range(count)
+            f"p{n}": {"id": f"p{n}", "db_id": 1, "seq": n, "data": {"group": n % 100}}
+            for n in range(count)
         }
 
     def get(self, profile_id: str) -> Profile | None:
@@ -27,7 +28,7 @@ class Book:
         seq = (
             self.profiles[profile_id]["seq"] if profile_id in self.profiles else len(self.profiles)
         )
-        self.profiles[profile_id] = {"id": profile_id, "seq": seq, "data": data}
+        self.profiles[profile_id] = {"id": profile_id, "db_id": 1, "seq": seq, "data": data}
 
 
 def counting(predicate: Callable[[Profile], bool]) -> tuple[Callable[[Profile], bool], list[int]]:
