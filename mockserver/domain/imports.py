@@ -107,10 +107,22 @@ class Imported:
     created: bool
 
     def to_result(self) -> dict[str, Any]:
-        return {"profile_id": self.profile_id}
+        return expand_result(self.profile_id)
 
 
 ItemOutcome = Imported | ItemFailure
+#: An item's result as a task keeps it: an imported item is only its profile id
+#: (a dict per item costs ~200 bytes per profile held), a failed one its entry.
+CompactResult = str | dict[str, Any]
+
+
+def compact_result(outcome: ItemOutcome) -> CompactResult:
+    return outcome.profile_id if isinstance(outcome, Imported) else outcome.to_result()
+
+
+def expand_result(entry: CompactResult) -> dict[str, Any]:
+    """SPEC §4: the answer's `{"profile_id"}` or `{"error", "error_text"}`."""
+    return {"profile_id": entry} if isinstance(entry, str) else entry
 
 
 def locate(

@@ -19,7 +19,7 @@ from typing import Any
 from mockserver.clock import Clock, iso
 from mockserver.config import ProgressionMode
 from mockserver.domain.catalog import Account, Catalog
-from mockserver.domain.imports import Engagement, Imported, ImportJob, ItemVeto
+from mockserver.domain.imports import Engagement, ImportJob, ItemVeto, compact_result
 from mockserver.domain.items import ImportOptions
 from mockserver.errors import TaskNotFound
 from mockserver.ids import IdGenerator, TaskIdFormat
@@ -287,10 +287,7 @@ class TaskEngine:
             outcome = apply_slice(
                 self._store, job, task.processed, stop, engagement=engagement, veto=veto
             )
-            task.results.extend(
-                result.profile_id if isinstance(result, Imported) else result.to_result()
-                for result in outcome.outcomes
-            )
+            task.results.extend(map(compact_result, outcome.outcomes))
             task.processed = stop
             if self._store.task_id_taken(task.task_id):
                 # A stored task is saved with each slice: whoever flushes next

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from mockserver.domain.imports import CompactResult, expand_result
 from mockserver.domain.items import ImportOptions
 from mockserver.tasks.progression import Progression
 
@@ -41,10 +42,9 @@ class Task:
     processed: int = 0
     steps_taken: int = 0
     status: TaskStatus = TaskStatus.QUEUED
-    #: One entry per processed item, kept compact: an imported item is its
-    #: profile id, a failed one its error entry. `result_entries` gives the
-    #: answer's form (a dict per item costs ~200 bytes per profile held).
-    results: list[str | dict[str, Any]] = field(default_factory=list)
+    #: One entry per processed item, compact (`domain.imports.compact_result`);
+    #: `result_entries` gives the answer's form.
+    results: list[CompactResult] = field(default_factory=list)
     failure: dict[str, Any] | None = None
     finished_at: str | None = None
     request_id: int | None = None
@@ -71,9 +71,7 @@ class Task:
 
     def result_entries(self) -> list[dict[str, Any]]:
         """SPEC §4: `{"profile_id"}` or `{"error", "error_text"}` per item, in order."""
-        return [
-            {"profile_id": entry} if isinstance(entry, str) else entry for entry in self.results
-        ]
+        return [expand_result(entry) for entry in self.results]
 
     def result_payload(self) -> dict[str, Any] | None:
         if self.status is TaskStatus.COMPLETED:
