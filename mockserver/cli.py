@@ -26,6 +26,7 @@ from mockserver import __version__, heap
 from mockserver.app import create_app
 from mockserver.config import ConfigError, Settings, add_arguments, load_settings
 from mockserver.journal import mask_secrets
+from mockserver.protocol import EnvelopeAppRunner
 from mockserver.schemas import SchemaError, shipped_schemas
 from mockserver.state import MockState
 from mockserver.store.fixtures import FixtureError, load_fixtures
@@ -143,7 +144,7 @@ async def serve(settings: Settings, state: MockState) -> None:
         max((doc.get("request_id") or 0 for doc in state.store.tasks()), default=0)
     )
     app = create_app(settings, state)
-    runner = web.AppRunner(
+    runner = EnvelopeAppRunner(
         app,
         handle_signals=False,
         access_log_format=ACCESS_LOG_FORMAT,

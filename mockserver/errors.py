@@ -13,6 +13,7 @@ METHOD_NOT_FOUND_TEXT = "Method not found"
 TOKEN_REQUIRED_TEXT = "API token required"
 ACCESS_DENIED_TEXT = "Access denied"
 WORKFLOW_NOT_FOUND_TEXT = "Workflow not found"
+TRIGGER_NOT_FOUND_TEXT = "Trigger not found"
 TASK_NOT_FOUND_TEXT = "Task not found"
 PROFILE_NOT_FOUND_TEXT = "Profile not found"
 METHOD_NOT_ALLOWED_TEXT = "Method not allowed"
@@ -71,6 +72,11 @@ class MethodNotFound(AltcraftError):
 class WorkflowNotFound(AltcraftError):
     code = 404
     text = WORKFLOW_NOT_FOUND_TEXT
+
+
+class TriggerNotFound(AltcraftError):
+    code = 404
+    text = TRIGGER_NOT_FOUND_TEXT
 
 
 class TaskNotFound(AltcraftError):

@@ -30,6 +30,7 @@ import orjson
 from mockserver.clock import iso
 from mockserver.envelope import parse_json_object
 from mockserver.errors import InvalidRequest
+from mockserver.paths import normalize_path
 
 MASKED_HEADERS = frozenset({"authorization", "cookie", "x-admin-token"})
 KEPT_LIST_ITEMS = 5
@@ -251,6 +252,8 @@ class JournalEntry:
 
 @dataclass(frozen=True, slots=True)
 class JournalFilter:
+    #: In normal form: it finds the requests sent to that path however written
+    #: (`/api/v1.1//tasks/status/` too).
     path: str | None = None
     api_method: str | None = None
     account: str | None = None
@@ -263,7 +266,7 @@ class JournalFilter:
 
     def matches(self, entry: JournalEntry) -> bool:
         checks = (
-            self.path is None or entry.path == self.path,
+            self.path is None or normalize_path(entry.path) == self.path,
             self.api_method is None or entry.api_method == self.api_method,
             self.account is None or entry.account == self.account,
             self.token is None or entry.token_fingerprint == token_fingerprint(self.token),

@@ -153,7 +153,9 @@ def _entry(
     entry = JournalEntry(
         id=entry_id,
         method=request.method,
-        path=normal_path(request.path),
+        # SPEC §6: the path exactly as the client sent it (`//databases/list`
+        # stays visible), beside the vendor method it resolved to.
+        path=request.raw_path.partition("?")[0],
         api_method=request.get(API_METHOD),
         account=request.get(API_ACCOUNT),
         token_fingerprint=request.get(API_TOKEN),

@@ -129,8 +129,14 @@ class ApiRouter:
 _NO_FAULTS = FiredFaults(())
 
 
+#: Methods whose `id` names a trigger campaign, not a workflow.
+_TRIGGER_METHODS = "campaigns/triggers/"
+
+
 def _facts(method: str, account: str, token: str, body: dict[str, Any]) -> RequestFacts:
     workflow_id = body.get("workflow_id", body.get("id"))
+    if method.startswith(_TRIGGER_METHODS):
+        workflow_id = None
     if not isinstance(workflow_id, int) or isinstance(workflow_id, bool):
         workflow_id = None
     return RequestFacts(method, account, token, workflow_id)

@@ -16,8 +16,15 @@ from pathlib import Path
 
 from mockserver.clock import Clock, SystemClock
 from mockserver.config import AccountMode, Settings
-from mockserver.domain.catalog import Account, Catalog, Database, ProgressionOverride, Workflow
-from mockserver.errors import InvalidRequest, WorkflowNotFound
+from mockserver.domain.catalog import (
+    Account,
+    Catalog,
+    Database,
+    ProgressionOverride,
+    Trigger,
+    Workflow,
+)
+from mockserver.errors import InvalidRequest, TriggerNotFound, WorkflowNotFound
 from mockserver.faults import FaultBook
 from mockserver.ids import IdGenerator
 from mockserver.imports_now import SliceTurns
@@ -40,6 +47,7 @@ RESET_SCOPES = ("data", "journal", "faults", "progression")
 FIXTURES_LOADED = "fixtures_loaded"
 PERMISSIVE_ACCOUNTS = "permissive_accounts"  # token -> account name
 CREATED_WORKFLOWS = "created_workflows"  # [{account, id, db_id}]
+CREATED_TRIGGERS = "created_triggers"  # [{account, id, db_id}]
 WORKFLOW_ACTIVATION = "workflow_activation"  # [{account, id, is_active}], latest per workflow
 
 
@@ -102,6 +110,10 @@ class MockState:
             account = self.catalog.accounts.get(created["account"])
             if account is not None and created["id"] not in account.workflows:
                 account.workflows[created["id"]] = self._new_workflow(created["id"], account)
+        for created in self.store.meta(CREATED_TRIGGERS) or []:
+            account = self.catalog.accounts.get(created["account"])
+            if account is not None and created["id"] not in account.triggers:
+                account.triggers[created["id"]] = self._new_trigger(created["id"], account)
         for change in self.store.meta(WORKFLOW_ACTIVATION) or []:
             account = self.catalog.accounts.get(change["account"])
             workflow = account.workflows.get(change["id"]) if account is not None else None
@@ -146,6 +158,7 @@ class MockState:
         if fresh is not None:
             account = self.catalog.accounts[name]
             account.workflows = {wid: replace(wf) for wid, wf in fresh.workflows.items()}
+            account.triggers = {tid: replace(tr) for tid, tr in fresh.triggers.items()}
         changes = self.store.meta(WORKFLOW_ACTIVATION) or []
         kept = [change for change in changes if change["account"] != name]
         if len(kept) != len(changes):
@@ -177,6 +190,7 @@ class MockState:
             account.databases = dict(template.databases)
             account.resources = dict(template.resources)
             account.workflows = {wid: replace(wf) for wid, wf in template.workflows.items()}
+            account.triggers = {tid: replace(tr) for tid, tr in template.triggers.items()}
         self.catalog.add_account(account)
         return self.catalog.accounts[name]
 
@@ -217,6 +231,30 @@ class MockState:
             raise InvalidRequest(f"{field}: workflow {workflow_id} is not active")
         return found
 
+    def active_trigger(self, account: Account, trigger_id: int, field: str) -> Trigger:
+        """The trigger campaign a launch names: 404 when unknown, 400 when inactive,
+        as for workflows (the vendor: "Only active trigger campaigns ... can be run
+        via the API"). In permissive mode an unknown id is created active on first
+        use. `field` is the request field that named it (`trigger_id` or `id`)."""
+        found = account.triggers.get(trigger_id)
+        if found is None and self.settings.mode is AccountMode.PERMISSIVE:
+            found = account.triggers[trigger_id] = self._new_trigger(trigger_id, account)
+            created = list(self.store.meta(CREATED_TRIGGERS) or [])
+            created.append({"account": account.name, "id": trigger_id, "db_id": found.db_id})
+            self.store.set_meta(CREATED_TRIGGERS, created)
+        if found is None:
+            raise TriggerNotFound(f"{field}: no trigger campaign {trigger_id} in this account")
+        if not found.is_active:
+            raise InvalidRequest(f"{field}: trigger campaign {trigger_id} is not active")
+        return found
+
+    @staticmethod
+    def _new_trigger(trigger_id: int, account: Account) -> Trigger:
+        # (pick) as a permissive workflow: the account's first database.
+        db_id = min(account.databases, default=1)
+        account.database(db_id)
+        return Trigger(id=trigger_id, name=f"Trigger {trigger_id}", db_id=db_id)
+
     def set_workflow_active(self, account: Account, workflow_id: int, active: bool) -> Workflow:
         """`workflows/activate` / `workflows/deactivate` (SPEC §8).
 
@@ -252,6 +290,10 @@ class MockState:
             self._workflow_overrides.get(workflow.id),
             workflow.progression,
         )
+
+    def progression_for_trigger(self) -> Progression:
+        """A trigger campaign's task: the run-time default, else the server's flags."""
+        return self._base_progression()
 
     def _base_progression(self) -> Progression:
         return resolve(default_progression(self.settings), self._default_override)

@@ -1,10 +1,11 @@
 """Vendor endpoints, thin: read, call the domain or engine, answer."""
 
-from mockserver.api import databases, profiles, tasks, workflows
+from mockserver.api import databases, profiles, tasks, triggers, workflows
 from mockserver.routing import ApiMethod
 
 API_METHODS: list[ApiMethod] = [
     *workflows.METHODS,
+    *triggers.METHODS,
     *tasks.METHODS,
     *profiles.METHODS,
     *databases.METHODS,

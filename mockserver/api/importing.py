@@ -5,7 +5,7 @@ domain, the store and `imports_now` (the one import path)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mockserver.app_keys import API_WARNING
@@ -16,11 +16,12 @@ from mockserver.domain.imports import (
     ImportJob,
     ItemOutcome,
     find_existing,
+    parse_lookup_options,
     single_outcome,
 )
 from mockserver.domain.items import ImportOptions, ItemContext, PreparedItem, root_item
 from mockserver.errors import InvalidRequest
-from mockserver.imports_now import import_now, item_veto
+from mockserver.imports_now import engage_now, import_now, item_veto
 from mockserver.routing import ApiCall
 
 log = logging.getLogger(__name__)
@@ -44,16 +45,29 @@ def check_item_count(call: ApiCall, count: int) -> None:
 
 
 def engagement(
-    call: ApiCall, workflow_id: int, source: str, options: ImportOptions, **details: Any
+    call: ApiCall,
+    source: str,
+    options: ImportOptions,
+    *,
+    workflow_id: int | None = None,
+    trigger_id: int | None = None,
+    details: Mapping[str, Any] | None = None,
 ) -> Engagement:
-    """How the profiles a call imports or starts are engaged: `source` names the method."""
+    """How the profiles a call imports or starts are engaged: in a workflow or a
+    trigger campaign; `source` names the method."""
     return Engagement(
         account=call.account.name,
         workflow_id=workflow_id,
+        trigger_id=trigger_id,
         source=source,
         skip_triggers=options.skip_triggers,
-        details=details,
+        details=details or {},
     )
+
+
+def recorded_details(body: Mapping[str, Any], names: Sequence[str]) -> dict[str, Any]:
+    """The request fields an engagement records as they came (`resource_id`, ...)."""
+    return {name: body[name] for name in names if name in body}
 
 
 async def import_items(
@@ -104,6 +118,21 @@ async def import_one(
         single=True,
     )
     return single_outcome(outcomes[0])
+
+
+async def start_one(call: ApiCall, database: Database, engaged: Engagement) -> str:
+    """Engage the existing profile the request's key selects (`workflows/start`,
+    `campaigns/triggers/start`); 404 when none, nothing is created."""
+    item, profile_id = find_one(call, database, parse_lookup_options(call.body))
+    await engage_now(
+        call.state.store,
+        engaged,
+        profile_id,
+        content=item.content,
+        custom_data=item.custom_data,
+        attach=item.attach,
+    )
+    return profile_id
 
 
 def find_one(call: ApiCall, database: Database, options: ImportOptions) -> tuple[PreparedItem, str]:

@@ -21,6 +21,7 @@ from mockserver.routing import ApiCall, ApiMethod
 IMPORT = "profiles/import"
 IMPORT_BATCH = "profiles/import_batch"
 GET = "profiles/get"
+DELETE = "profiles/delete"
 
 
 async def import_profile(call: ApiCall) -> dict[str, Any]:
@@ -63,6 +64,23 @@ async def get_profile(call: ApiCall) -> dict[str, Any]:
     return ok(data=vendor_view(profile))
 
 
+async def delete_profile(call: ApiCall) -> dict[str, Any]:
+    """The vendor's "Delete profile": the profile the key selects is removed.
+
+    Matched like `profiles/get` (the vendor page lists email, phone,
+    profile_id and custom; the rest of the lookup modes work too). Gone for
+    every later lookup and match, so a later import creates a new profile;
+    its engagements stay in the history. No match: 404 "Profile not found".
+    The page's answer: `{"data": {"profile_id": ...}, "error": 0, ...}`.
+    """
+    options = parse_lookup_options(call.body)
+    database = call.state.account_database(call.account, int(call.body["db_id"]))
+    _, profile_id = find_one(call, database, options)
+    call.state.store.delete_profile(profile_id)
+    await call.state.store.flush()
+    return ok(data={"profile_id": profile_id})
+
+
 METHODS = [
     ApiMethod(
         IMPORT,
@@ -84,5 +102,12 @@ METHODS = [
         "profiles/get.request",
         "profiles/get.response",
         "Get profile data",
+    ),
+    ApiMethod(
+        DELETE,
+        delete_profile,
+        "profiles/delete.request",
+        "profiles/delete.response",
+        "Delete profile",
     ),
 ]

@@ -13,15 +13,15 @@ from typing import Any
 from mockserver.api.importing import (
     check_item_count,
     engagement,
-    find_one,
     import_items,
     import_one,
+    recorded_details,
+    start_one,
 )
 from mockserver.app_keys import JOURNAL_ID
 from mockserver.domain.catalog import page_by_id
 from mockserver.domain.imports import parse_import_options, parse_lookup_options
 from mockserver.envelope import ok
-from mockserver.imports_now import engage_now
 from mockserver.routing import ApiCall, ApiMethod
 from mockserver.tasks.engine import NewTask
 
@@ -38,6 +38,8 @@ DEACTIVATE = "workflows/deactivate"
 #: an absent int and 0 read the same, and Go clients (goaltcraft) send zeros.
 DEFAULT_FROM_ID = 1
 DEFAULT_LIMIT = 1000
+#: What `workflows/start` records with the engagement, as sent.
+START_DETAILS = ("resource_id", "subscription_filter")
 
 
 async def import_and_start_batch_task(call: ApiCall) -> dict[str, Any]:
@@ -77,7 +79,7 @@ async def import_and_start_batch(call: ApiCall) -> dict[str, Any]:
         options,
         items,
         workflow_id=workflow.id,
-        engaged=engagement(call, workflow.id, BATCH, options),
+        engaged=engagement(call, BATCH, options, workflow_id=workflow.id),
     )
     return ok(result=[outcome.to_result() for outcome in outcomes])
 
@@ -92,7 +94,7 @@ async def import_and_start(call: ApiCall) -> dict[str, Any]:
         call.account.database(workflow.db_id),
         options,
         workflow_id=workflow.id,
-        engaged=engagement(call, workflow.id, SINGLE, options),
+        engaged=engagement(call, SINGLE, options, workflow_id=workflow.id),
     )
     return ok(profile_id=imported.profile_id)
 
@@ -103,19 +105,16 @@ async def start(call: ApiCall) -> dict[str, Any]:
     (pick) `custom_request` engages the earliest created profile it selects,
     as an import with that query would update it: one profile per call.
     """
-    state, body = call.state, call.body
-    options = parse_lookup_options(body)
-    workflow = state.active_workflow(call.account, int(body["id"]), field="id")
-    item, profile_id = find_one(call, call.account.database(workflow.db_id), options)
-    details = {name: body[name] for name in ("resource_id", "subscription_filter") if name in body}
-    await engage_now(
-        state.store,
-        engagement(call, workflow.id, START, options, **details),
-        profile_id,
-        content=item.content,
-        custom_data=item.custom_data,
-        attach=item.attach,
+    body = call.body
+    workflow = call.state.active_workflow(call.account, int(body["id"]), field="id")
+    engaged = engagement(
+        call,
+        START,
+        parse_lookup_options(body),
+        workflow_id=workflow.id,
+        details=recorded_details(body, START_DETAILS),
     )
+    profile_id = await start_one(call, call.account.database(workflow.db_id), engaged)
     return ok(profile_id=profile_id)
 
 

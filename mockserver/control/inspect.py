@@ -76,6 +76,7 @@ async def list_engagements(request: web.Request) -> web.Response:
     state = request.app[STATE]
     query = _scoped(request)
     workflow_id = int_param(query, "workflow_id")
+    trigger_id = int_param(query, "trigger_id")
     wanted = {
         key: query[key] for key in ("account", "profile_id", "task_id", "source") if key in query
     }
@@ -83,6 +84,7 @@ async def list_engagements(request: web.Request) -> web.Response:
         record
         for record in state.store.engagements()
         if (workflow_id is None or record["workflow_id"] == workflow_id)
+        and (trigger_id is None or record.get("trigger_id") == trigger_id)
         and all(record.get(key) == value for key, value in wanted.items())
     )
     engagements, total = page(found, query)
@@ -114,10 +116,11 @@ ROUTES = (
         "GET",
         "/_mock/engagements",
         list_engagements,
-        "Profiles engaged in workflows",
+        "Profiles engaged in workflows and trigger campaigns",
         response_schema="control/engagements.response",
         query=(
             QueryParam("workflow_id", "workflow id", "integer"),
+            QueryParam("trigger_id", "trigger campaign id", "integer"),
             QueryParam("account", "account name"),
             QueryParam("token", "an API token: its account"),
             QueryParam("profile_id", "profile id"),

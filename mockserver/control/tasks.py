@@ -23,6 +23,7 @@ def task_view(task: Task, *, with_results: bool = True) -> dict[str, Any]:
         "task_id": task.task_id,
         "account": task.account,
         "workflow_id": task.workflow_id,
+        "trigger_id": task.trigger_id,
         "db_id": task.db_id,
         "source": task.source,
         "status": task.status.value,

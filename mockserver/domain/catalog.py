@@ -88,6 +88,36 @@ class Workflow:
         }
 
 
+@dataclass(slots=True)
+class Trigger:
+    """A trigger campaign launched by an API call (the vendor's `api_call` type).
+
+    The vendor's trigger pages: `campaigns/triggers/start` and
+    `campaigns/triggers/import_and_start[_batch[_task]]` launch it for
+    profiles of its database; only an active one can be launched."""
+
+    id: int
+    name: str
+    db_id: int
+    is_active: bool = True
+
+    def to_public(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "db_id": self.db_id, "is_active": self.is_active}
+
+    def to_vendor(self) -> dict[str, Any]:
+        """An entry of `campaigns/triggers/list`, as the vendor's example shows it.
+        Tags and access groups are not modelled: empty lists."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "type": "api_call",
+            "is_active": self.is_active,
+            "for_confirm": False,
+            "ui_tags": [],
+            "groups": [],
+        }
+
+
 @dataclass(frozen=True, slots=True)
 class GeoEntry:
     network: str
@@ -102,6 +132,7 @@ class Account:
     databases: dict[int, Database] = field(default_factory=dict)
     resources: dict[int, Resource] = field(default_factory=dict)
     workflows: dict[int, Workflow] = field(default_factory=dict)
+    triggers: dict[int, Trigger] = field(default_factory=dict)
 
     def database(self, db_id: int) -> Database:
         """The database a workflow names; one is implied when fixtures omit it."""
@@ -126,6 +157,7 @@ class Catalog:
             existing.databases.update(account.databases)
             existing.resources.update(account.resources)
             existing.workflows.update(account.workflows)
+            existing.triggers.update(account.triggers)
             account = existing
         else:
             self.accounts[account.name] = account

@@ -156,8 +156,17 @@ def import_prepared(
     book: ProfileBook,
     db_id: int,
     matches: QueryMatches | None = None,
+    *,
+    existing_only: bool = False,
 ) -> ItemOutcome:
-    """Find the item's profile and update it, or create one (SPEC §3 steps 1-4)."""
+    """Find the item's profile and update it, or create one (SPEC §3 steps 1-4).
+    `existing_only`: only find it (a launch of existing profiles)."""
+    if existing_only:
+        found = locate(item, book, db_id, matches)
+        if found is None:
+            debug = not_found_debug(item, db_id)
+            return ItemFailure(ProfileNotFound.code, ProfileNotFound.text, debug)
+        return Imported(found, False)
     outcome = _import_prepared(item, book, db_id, matches)
     if matches is not None and isinstance(outcome, Imported):
         matches.written(outcome.profile_id)  # a later item may select it, or not
@@ -246,7 +255,9 @@ def run_slice(
         if isinstance(prepared, ItemFailure):
             outcomes.append(prepared)
             continue
-        outcome = import_prepared(prepared, book, db_id, matches)
+        outcome = import_prepared(
+            prepared, book, db_id, matches, existing_only=job.options.existing_only
+        )
         outcomes.append(outcome)
         if isinstance(outcome, Imported):
             engaged.append((outcome, prepared))
@@ -308,21 +319,24 @@ def failure_error(failure: ItemFailure) -> AltcraftError:
 
 @dataclass(frozen=True, slots=True)
 class Engagement:
-    """SPEC §3 step 5: engaging profiles in a workflow, and who asked for it.
+    """SPEC §3 step 5: engaging profiles in a workflow or a trigger campaign, and
+    who asked for it.
 
     `source` is the vendor method that engaged the profile
-    (`workflows/import_and_start_batch_task`, `workflows/import_and_start_batch`,
-    `workflows/import_and_start`, `workflows/start`), so a test can tell the
-    paths apart in `GET /_mock/engagements?source=...`.
+    (`workflows/import_and_start_batch_task`, `workflows/start`,
+    `campaigns/triggers/import_and_start`, ...), so a test can tell the paths
+    apart in `GET /_mock/engagements?source=...`. A trigger launch has no
+    workflow (`workflow_id` None) and names its `trigger_id`.
     """
 
     account: str
-    workflow_id: int
+    workflow_id: int | None
     source: str
     task_id: str | None = None
     skip_triggers: bool = False
     #: What `workflows/start` adds: `resource_id`, `subscription_filter`.
     details: Mapping[str, Any] = field(default_factory=dict)
+    trigger_id: int | None = None
 
     def record(
         self,
@@ -334,9 +348,11 @@ class Engagement:
         attach: Sequence[AttachmentSummary],
         at: str,
     ) -> dict[str, Any]:
+        launched = {} if self.trigger_id is None else {"trigger_id": self.trigger_id}
         return {
             "account": self.account,
             "workflow_id": self.workflow_id,
+            **launched,
             "profile_id": profile_id,
             "created": created,
             "task_id": self.task_id,
@@ -392,6 +408,8 @@ def engagement_records(doc: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
         yield dict(doc)  # one profile's record (`record`)
         return
     head = {"account": doc["account"], "workflow_id": doc["workflow_id"]}
+    if "trigger_id" in doc:
+        head["trigger_id"] = doc["trigger_id"]
     rest = {k: v for k, v in doc.items() if k not in head and k != BATCH_PROFILES}
     for entry in entries:
         record = {**head, "profile_id": entry[0], "created": entry[1], **rest}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import binascii
 import ipaddress
+import re
 from base64 import b64decode
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -43,7 +44,18 @@ STORE_SET_FIELDS = frozenset({"_createtime"})  # set by the store; a client's va
 #: Channels whose subscriptions are addressed by email or by phone number.
 EMAIL_CHANNELS = frozenset({"email"})
 PHONE_CHANNELS = frozenset({"sms", "viber", "whatsapp"})
-SUBSCRIPTION_STATUSES = frozenset({"subscribed", "unsubscribed", "suspended"})
+#: The vendor's "Subscription status" object: "Both word and numeric values are
+#: valid." The word is the stored form (a number is read back as its word).
+SUBSCRIPTION_STATUS_CODES: Mapping[int, str] = {
+    0: "subscribed",  # ready for messaging
+    1: "unsubscribed",
+    2: "complained",  # reported spam
+    3: "hardbounced",  # hard bounce, email probably invalid
+    4: "unconfirmed",
+    5: "suspended",  # temporarily unsubscribed
+    6: "invalid",
+}
+SUBSCRIPTION_STATUSES = frozenset(SUBSCRIPTION_STATUS_CODES.values())
 
 #: Keys that sit beside `data` in the wrapped item shape (not profile fields).
 ITEM_KEYS = frozenset(
@@ -107,6 +119,10 @@ class ImportOptions:
     content: Mapping[str, Any] | None = None
     custom_data: Mapping[str, Any] | None = None
     attach: tuple[AttachmentSummary, ...] = ()
+    #: Launch-only batches (`campaigns/triggers/start_batch[_task]`): the items
+    #: name existing profiles; nothing is created or updated, and an item whose
+    #: profile does not exist fails with 404 "Profile not found".
+    existing_only: bool = False
 
     def to_doc(self) -> dict[str, Any]:
         return {
@@ -119,6 +135,7 @@ class ImportOptions:
             "content": self.content,
             "custom_data": self.custom_data,
             "attach": [a.to_doc() for a in self.attach],
+            "existing_only": self.existing_only,
         }
 
     @classmethod
@@ -133,6 +150,7 @@ class ImportOptions:
             content=doc.get("content"),
             custom_data=doc.get("custom_data"),
             attach=tuple(AttachmentSummary(**a) for a in doc.get("attach") or ()),
+            existing_only=bool(doc.get("existing_only")),
         )
 
 
@@ -224,7 +242,7 @@ def _ip_or_none(value: Any, where: str) -> str | None:
 
 
 def summarize_attachments(value: Any, where: str) -> tuple[AttachmentSummary, ...]:
-    """Check `attach` entries (base64 `data`) and keep name, mimetype and size."""
+    """Check `attach` entries and keep name, mimetype and size, never the file."""
     if value is None:
         return ()
     if not isinstance(value, list):
@@ -238,17 +256,46 @@ def summarize_attachments(value: Any, where: str) -> tuple[AttachmentSummary, ..
         if not isinstance(name, str) or not name:
             raise ValueProblem(f"{here}.name: required, a non-empty string")
         if not isinstance(data, str):
-            raise ValueProblem(f"{here}.data: required, a base64 string")
-        try:
-            size = len(b64decode(data, validate=True))
-        except (binascii.Error, ValueError):
-            raise ValueProblem(f"{here}.data: not valid base64") from None
-        mimetype = entry.get("mimetype") or "application/octet-stream"
+            raise ValueProblem(f"{here}.data: required, a base64 string or a data URI")
+        uri_mimetype, size = attachment_payload(data, f"{here}.data")
+        mimetype = entry.get("mimetype") or uri_mimetype or "application/octet-stream"
         file_key = entry.get("file_key", entry.get("flie_key"))  # the page spells it "flie_key"
         summaries.append(
             AttachmentSummary(name=name, mimetype=str(mimetype), size=size, file_key=file_key)
         )
     return tuple(summaries)
+
+
+#: RFC 2397 `data:[<mediatype>][;param=value]*;base64,<payload>`, as clients'
+#: attachment factories build it (a Java client sends
+#: `"data:application/pdf;base64,JVBERi0..."`).
+_DATA_URI = re.compile(r"data:(?P<mediatype>[^,;]*)(?P<params>(?:;[^,;]*)*),(?P<payload>.*)", re.S)
+_BASE64_SPACE = re.compile(r"\s+")
+
+
+def attachment_payload(data: str, where: str) -> tuple[str | None, int]:
+    """An attachment's `data`: bare base64 or a base64 data URI. Returns the URI's
+    mimetype (None for bare base64) and the decoded size in bytes.
+
+    Line breaks and spaces inside the base64 are dropped first: MIME encoders
+    (Java's `Base64.getMimeEncoder`, `base64` without `-w0`) wrap at 76 columns.
+    """
+    mimetype = None
+    payload = data
+    if data[:5].lower() == "data:":
+        uri = _DATA_URI.fullmatch(data)
+        if uri is None:
+            raise ValueProblem(f"{where}: not a valid data URI (data:<mimetype>;base64,<payload>)")
+        params = [part.strip().lower() for part in uri["params"].split(";")[1:]]
+        if "base64" not in params:
+            raise ValueProblem(f"{where}: a data URI must be base64 (data:<mimetype>;base64,...)")
+        mimetype = uri["mediatype"].strip() or None
+        payload = uri["payload"]
+    try:
+        size = len(b64decode(_BASE64_SPACE.sub("", payload), validate=True))
+    except (binascii.Error, ValueError):
+        raise ValueProblem(f"{where}: not valid base64") from None
+    return mimetype, size
 
 
 def prepare_item(raw: Any, where: str, ctx: ItemContext) -> PreparedItem | ItemFailure:
@@ -386,24 +433,56 @@ def _subscription(entry: Any, where: str, ctx: ItemContext) -> dict[str, Any]:
         raise ValueProblem(
             f"{where}.resource_id: no resource {resource_id} in database {ctx.database.db_id}"
         )
-    channel = entry.get("channel")
+    channel = entry.get("channel", _implied_channel(entry))
     if not isinstance(channel, str) or channel not in resource.channels:
         raise ValueProblem(
             f"{where}.channel: resource {resource_id} has channels "
             f"{', '.join(sorted(resource.channels))}, got {quote(channel)}"
         )
     sub = dict(entry)
+    sub["channel"] = channel
     if channel in EMAIL_CHANNELS:
-        sub["email"] = normalize_email(entry.get("email"), f"{where}.email")
+        email, email_where = entry.get("email"), f"{where}.email"
+        email_data = entry.get("email_data")
+        if email is None and isinstance(email_data, dict):
+            email, email_where = email_data.get("email"), f"{where}.email_data.email"
+        sub["email"] = normalize_email(email, email_where)
     elif channel in PHONE_CHANNELS:
         sub["phone"] = normalize_phone(entry.get("phone"), f"{where}.phone")
-    status = sub.setdefault("status", "subscribed")
-    if status not in SUBSCRIPTION_STATUSES:
-        raise ValueProblem(
-            f"{where}.status: expected one of {', '.join(sorted(SUBSCRIPTION_STATUSES))}, "
-            f"got {quote(status)}"
-        )
+    sub["status"] = subscription_status(sub.get("status", "subscribed"), f"{where}.status")
     return sub
+
+
+def subscription_status(value: Any, where: str) -> str:
+    """A subscription status as its word: the vendor's word or its number
+    (`"status": 0` in the vendor's own Profile data object example)."""
+    if isinstance(value, str) and value in SUBSCRIPTION_STATUSES:
+        return value
+    if (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and value in SUBSCRIPTION_STATUS_CODES
+    ):
+        return SUBSCRIPTION_STATUS_CODES[value]
+    codes = ", ".join(f"{code} ({word})" for code, word in SUBSCRIPTION_STATUS_CODES.items())
+    raise ValueProblem(
+        f"{where}: expected a status word or code, one of {codes}; got {quote(value)}"
+    )
+
+
+def _implied_channel(entry: Mapping[str, Any]) -> str | None:
+    """(pick) The channel of a subscription that names none, by its address.
+
+    The vendor's own `workflows/import_and_start` example subscribes
+    `{"email": ..., "resource_id": 1}` with no `channel`, and its
+    `profiles/import_batch` example carries the address as
+    `"email_data": {"email": ...}`: an email address means `email`, a phone
+    `sms`."""
+    if "email" in entry or "email_data" in entry:
+        return "email"
+    if "phone" in entry:
+        return "sms"
+    return None
 
 
 def _match_key(

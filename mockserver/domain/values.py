@@ -1,8 +1,8 @@
 """Checks and normal forms of single values: emails, phones, typed fields.
 
 SPEC §3: emails have the `name@domain.tld` shape and compare
-case-insensitively; phones are `+` and 7-15 digits and compare by digits;
-surrounding whitespace is trimmed before matching and storing.
+case-insensitively; phones are 7-15 digits, stored and compared as `+` and
+the digits; surrounding whitespace is trimmed before matching and storing.
 """
 
 from __future__ import annotations
@@ -17,8 +17,17 @@ import orjson
 from mockserver.domain.catalog import FieldType
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")
-_PHONE = re.compile(r"^\+[0-9]{7,15}$")
+_PHONE = re.compile(r"\+[0-9]{7,15}")
+#: How people and CRM exports write a phone: an optional `+`, then digits
+#: grouped by spaces, dashes, dots and parentheses (`+7 (900) 123-45-67`,
+#: `8-900-123-45-67`, `998901112204`).
+_WRITTEN_PHONE = re.compile(r"\+?[0-9 \-.()]+")
+_PHONE_PUNCTUATION = re.compile(r"[ \-.()+]")  # what is dropped to leave the digits
 _NON_DIGITS = re.compile(r"\D")
+
+
+#: What an unusable phone is told (`data[0].data.phones: <this>: "12"`).
+INVALID_PHONE = "not a valid phone (7-15 digits; + ( ) - . and spaces allowed)"
 
 
 class ValueProblem(ValueError):
@@ -44,12 +53,19 @@ def email_key(email: str) -> str:
 
 
 def normalize_phone(value: Any, where: str = "phone") -> str:
+    """A phone in its one stored form, `+` and the digits (SPEC §3, "Inputs as
+    real clients send them"): `"79001234567"`, `"+7 (900) 123-45-67"` and
+    `" +79001234567"` are all `"+79001234567"`. Letters, or a digit count
+    outside 7-15, are refused."""
     if not isinstance(value, str):
         raise ValueProblem(f"{where}: expected a string, got {json_type(value)}")
     phone = value.strip()
-    if not _PHONE.match(phone):
-        raise ValueProblem(f"{where}: not a valid phone (+ and 7-15 digits): {quote(value)}")
-    return phone
+    if _PHONE.fullmatch(phone):
+        return phone  # already canonical: the common case
+    digits = _PHONE_PUNCTUATION.sub("", phone)
+    if _WRITTEN_PHONE.fullmatch(phone) and 7 <= len(digits) <= 15:
+        return "+" + digits
+    raise ValueProblem(f"{where}: {INVALID_PHONE}: {quote(value)}")
 
 
 def phone_key(phone: str) -> str:

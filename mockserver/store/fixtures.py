@@ -22,9 +22,10 @@ from mockserver.domain.catalog import (
     GeoEntry,
     ProgressionOverride,
     Resource,
+    Trigger,
     Workflow,
 )
-from mockserver.domain.values import ValueProblem, check_typed
+from mockserver.domain.values import ValueProblem, check_typed, normalize_phones
 from mockserver.resources import fixtures_dir
 from mockserver.schemas import SchemaSet
 
@@ -106,14 +107,15 @@ def _typed_fields(data: Mapping[str, Any], database: Database, where: str) -> di
     """Declared custom fields of a fixture profile get the same checks as imports
     (a tags field given as "tag-1, tag-2" is stored as a list)."""
     checked = dict(data)
-    if isinstance(checked.get("phones"), str):
-        checked["phones"] = [checked["phones"]]  # as imports store them: a list
-    for name, field_type in database.fields.items():
-        if name in checked:
-            try:
+    try:
+        if checked.get("phones") is not None:
+            # As imports store them: a list, each phone in its canonical form.
+            checked["phones"] = normalize_phones(checked["phones"], f"{where}.phones")
+        for name, field_type in database.fields.items():
+            if name in checked:
                 checked[name] = check_typed(checked[name], field_type, f"{where}.{name}")
-            except ValueProblem as problem:
-                raise FixtureError(str(problem)) from None
+    except ValueProblem as problem:
+        raise FixtureError(str(problem)) from None
     return checked
 
 
@@ -142,4 +144,12 @@ def _account(raw: Mapping[str, Any], source: str) -> Account:
             progression=ProgressionOverride(**progression) if progression else None,
         )
         account.database(wf["db_id"])  # a workflow's database exists, declared or not
+    for trigger in raw.get("triggers", []):
+        account.triggers[trigger["id"]] = Trigger(
+            id=trigger["id"],
+            name=trigger.get("name", f"Trigger {trigger['id']}"),
+            db_id=trigger["db_id"],
+            is_active=trigger.get("is_active", True),
+        )
+        account.database(trigger["db_id"])
     return account

@@ -43,6 +43,9 @@ PROFILES, TASKS, ENGAGEMENTS, META = "profiles", "tasks", "engagements", "meta"
 #: ~50 times a second, and rewriting a 10,000-item body each time made every
 #: commit cost the whole request (1.4 MB serialised and written per tick).
 TASK_ITEMS, TASK_RESULTS = "task_items", "task_results"
+#: Profiles removed by `profiles/delete` (doc id = profile id): their
+#: engagements stay in the history, marked `profile_deleted`.
+DELETED_PROFILES = "deleted_profiles"
 
 #: The change log is folded into a new snapshot once it is this large and
 #: larger than the last snapshot: amortised O(1) per change, bounded replay.
@@ -179,6 +182,15 @@ class Store:
             docs[profile_doc[profile_id]] = doc
         self._put_many(PROFILES, docs)
 
+    def delete_profile(self, profile_id: str) -> None:
+        """Remove a profile from the store and every index (`profiles/delete`)."""
+        doc_id = self._profile_doc.pop(profile_id)
+        doc = self._table(PROFILES)[doc_id]
+        self.index(doc["account"], doc["db_id"]).remove(doc)
+        self._delete(PROFILES, doc_id)
+        record = {"account": doc["account"], "db_id": doc["db_id"], "time": iso(self.clock.now())}
+        self._put(DELETED_PROFILES, profile_id, record)
+
     def take_seq(self) -> int:
         seq: int = self._next_id[PROFILES]
         self._next_id[PROFILES] = seq + 1
@@ -191,9 +203,14 @@ class Store:
             self._put(ENGAGEMENTS, self._new_id(ENGAGEMENTS), doc)
 
     def engagements(self) -> Iterator[Mapping[str, Any]]:
-        """One record per engaged profile, in the order they were recorded."""
+        """One record per engaged profile, in the order they were recorded; a
+        deleted profile's records say so (`profile_deleted`)."""
+        deleted = self._table(DELETED_PROFILES)
         for doc in list(self._table(ENGAGEMENTS).values()):
-            yield from engagement_records(doc)
+            for record in engagement_records(doc):
+                if deleted and record["profile_id"] in deleted:
+                    record["profile_deleted"] = True
+                yield record
 
     def count_engagements(self) -> int:
         return sum(map(engagement_count, self._table(ENGAGEMENTS).values()))
@@ -271,7 +288,7 @@ class Store:
         for doc in self._table(TASKS).values():
             if doc.get("account") == account:
                 self._delete_task_parts(doc["task_id"])
-        for name in (PROFILES, TASKS, ENGAGEMENTS):
+        for name in (PROFILES, TASKS, ENGAGEMENTS, DELETED_PROFILES):
             doomed = [i for i, doc in self._table(name).items() if doc.get("account") == account]
             for doc_id in doomed:
                 self._delete(name, doc_id)

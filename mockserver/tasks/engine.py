@@ -47,7 +47,7 @@ FINISHED_KEPT = 256
 @dataclass(frozen=True, slots=True)
 class NewTask:
     account: Account
-    workflow_id: int
+    workflow_id: int | None
     db_id: int
     options: ImportOptions
     items: list[Any]
@@ -55,6 +55,8 @@ class NewTask:
     progression: Progression
     request_id: int | None = None
     fault_plans: tuple[dict[str, Any], ...] = ()
+    #: A trigger campaign's launch (`campaigns/triggers/*`) instead of a workflow's.
+    trigger_id: int | None = None
 
 
 class TaskEngine:
@@ -110,6 +112,7 @@ class TaskEngine:
             task_id=self._ids.task_id(self._task_id_format, taken=self._store.task_id_taken),
             account=new.account.name,
             workflow_id=new.workflow_id,
+            trigger_id=new.trigger_id,
             db_id=new.db_id,
             source=new.source,
             created=iso(self._clock.now()),
@@ -317,6 +320,7 @@ class TaskEngine:
             source=task.source,
             task_id=task.task_id,
             skip_triggers=task.options.skip_triggers,
+            trigger_id=task.trigger_id,
         )
         return job, engagement, item_veto(task.fault_plans)
 

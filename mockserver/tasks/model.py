@@ -31,7 +31,7 @@ class TaskStatus(StrEnum):
 class Task:
     task_id: str
     account: str
-    workflow_id: int
+    workflow_id: int | None  # None for a trigger campaign's task
     db_id: int
     source: str  # the vendor method that created it
     created: str
@@ -53,6 +53,7 @@ class Task:
     #: How many of `results` the store holds already (results are saved by the
     #: step that adds them, apart from the task's document: `Store.add_task_results`).
     results_saved: int = 0
+    trigger_id: int | None = None
 
     @property
     def progress(self) -> int:
@@ -88,6 +89,7 @@ class Task:
             "task_id": self.task_id,
             "account": self.account,
             "workflow_id": self.workflow_id,
+            "trigger_id": self.trigger_id,
             "db_id": self.db_id,
             "source": self.source,
             "created": self.created,
@@ -111,6 +113,7 @@ class Task:
             task_id=doc["task_id"],
             account=doc["account"],
             workflow_id=doc["workflow_id"],
+            trigger_id=doc.get("trigger_id"),
             db_id=doc["db_id"],
             source=doc["source"],
             created=doc["created"],

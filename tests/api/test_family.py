@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from mockserver.config import ProgressionMode
+from mockserver.domain.values import INVALID_PHONE
 from mockserver.errors import (
     ACCESS_DENIED_TEXT,
     INVALID_REQUEST_TEXT,
@@ -871,7 +872,7 @@ GET_ERRORS = [
     pytest.param({"db_id": 1}, invalid("email: required for matching 'email'"), id="no-key"),
     pytest.param(
         {"db_id": 1, "matching": "phone", "phone": "123"},
-        invalid('phone: not a valid phone (+ and 7-15 digits): "123"'),
+        invalid(f'phone: {INVALID_PHONE}: "123"'),
         id="bad-phone",
     ),
     pytest.param(
@@ -933,7 +934,8 @@ async def test_databases_list_answers_the_fixture_databases(api):
                 ],
                 "ui_tags": [],
                 "groups": [],
-            }
+            },
+            {"id": 5, "name": "Leads", "fields": [], "ui_tags": [], "groups": []},
         ]
     )
 
@@ -969,4 +971,4 @@ async def test_list_paging_accepts_whole_numbers_written_as_floats(api):
 
     assert [w["id"] for w in workflows.body["data"]] == [1, 2]
     assert workflows.body["next_from_id"] == 3
-    assert [d["id"] for d in databases.body["data"]] == [1]
+    assert [d["id"] for d in databases.body["data"]] == [1, 5]

@@ -75,7 +75,8 @@ async def test_goaltcraft_lists_databases_through_its_double_slash_path(api):
     answer = await post(api, "/api/v1.1//databases/list", body, "databases/list")
     assert answer.status == 200
     assert answer.body["error"] == 0
-    [database] = answer.body["data"]
+    database, leads = answer.body["data"]
+    assert leads["id"] == 5  # the user guide's import example's database
     # The fields its DatabasesList struct decodes (`Groups` matches `groups`).
     assert (database["id"], database["name"], database["ui_tags"], database["groups"]) == (
         1,
@@ -90,7 +91,7 @@ async def test_goaltcraft_zero_values_mean_the_defaults(api):
     # server cannot tell from absent fields.
     body = b'{"token":"' + TOKEN.encode() + b'","from_id":0,"limit":0}\n'
     answer = await post(api, "/api/v1.1//databases/list", body, "databases/list")
-    assert [database["id"] for database in answer.body["data"]] == [1]
+    assert [database["id"] for database in answer.body["data"]] == [1, 5]
 
 
 # -- aalenkin-uzum/altcraft-profiles-import: profiles/import_batch -----------------------

@@ -416,6 +416,7 @@ async def test_task_view_has_status_progress_results_and_request_id(make_api, tm
         "task_id": task_id,
         "account": "north",
         "workflow_id": 2,
+        "trigger_id": None,
         "db_id": 1,
         "source": BATCH_TASK,
         "status": "processing",

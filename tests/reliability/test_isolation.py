@@ -46,12 +46,14 @@ FIXTURE = {
                 {"id": 2, "name": "Alpha import", "db_id": 1, "is_active": True},
                 {"id": 77, "name": "Alpha only", "db_id": 1, "is_active": True},
             ],
+            "triggers": [{"id": 78, "name": "Alpha only", "db_id": 1}],
         },
         {
             "name": "beta",
             "tokens": [BETA],
             "databases": [{"db_id": 1, "name": "Beta", "fields": {"CRM_ID": "string"}}],
             "workflows": [{"id": 2, "name": "Beta import", "db_id": 1, "is_active": True}],
+            "triggers": [{"id": 9, "name": "Beta trigger", "db_id": 1}],
         },
     ]
 }
@@ -115,6 +117,28 @@ async def test_accounts_never_see_each_others_data_through_any_vendor_method(
     flat = [{"profile_id": alpha_id, "CRM_ID": "beta-was-here"}]
     result = await beta("profiles/import_batch", db_id=1, matching="profile_id", data=flat)
     assert "profile_id" not in result["result"][0], result  # an item error, never alpha's
+    assert (await beta("profiles/delete", db_id=1, **by_id))["error"] == 404
+    assert (await beta("campaigns/triggers/start", id=9, **by_id))["error"] == 404
+    assert (await beta("campaigns/triggers/import_and_start", trigger_id=9, data={}, **by_id))[
+        "error"
+    ] == 404
+    for method, id_field in (
+        ("campaigns/triggers/start_batch", "trigger_id"),
+        ("campaigns/triggers/import_and_start_batch", "trigger_id"),
+    ):
+        result = await beta(method, matching="profile_id", data=batch, **{id_field: 9})
+        assert result["result"][0]["error"] == 404, method
+    for method, id_field in (
+        ("campaigns/triggers/start_batch_task", "id"),
+        ("campaigns/triggers/import_and_start_batch_task", "trigger_id"),
+    ):
+        task = (await beta(method, matching="profile_id", data=batch, **{id_field: 9}))["task_id"]
+        status = await beta("tasks/status", task_id=task)
+        assert status["data"]["result"]["result"][0]["error"] == 404, method
+    assert (await beta("campaigns/triggers/start", id=78, email=SHARED_EMAIL))[
+        "error_text"
+    ] == "Trigger not found"
+    assert [t["id"] for t in (await beta("campaigns/triggers/list"))["data"]] == [9]
     query = {"custom_request": {"id": alpha_id}}
     assert (await beta("profiles/get", db_id=1, **query))["error"] == 404
     # The same email in beta is beta's own profile, never alpha's.

@@ -51,7 +51,38 @@ def test_valid_phones(raw):
 
 
 @pytest.mark.parametrize(
-    "raw", ["79001234567", "+790012", "+1234567890123456", "+7900abc4567", "+٣٣٣٣٣٣٣٣"]
+    ("raw", "canonical"),
+    [
+        ("79001234567", "+79001234567"),  # bare digits (a Java client)
+        ("998901112204", "+998901112204"),
+        ("+7 (900) 123-45-67", "+79001234567"),  # as a CRM export writes it
+        ("8-900-123-45-67", "+89001234567"),  # digits kept: no national-prefix rewriting
+        ("  +7.900.123.45.67 ", "+79001234567"),
+        ("(495) 123 4567", "+4951234567"),
+        ("1234567", "+1234567"),  # 7 digits, the fewest
+        ("123456789012345", "+123456789012345"),  # 15, the most
+    ],
+)
+def test_written_phones_get_their_canonical_form(raw, canonical):
+    assert normalize_phone(raw) == canonical
+    assert phone_key(raw) == canonical
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "+790012",  # 6 digits
+        "+1234567890123456",  # 16 digits
+        "123 456",
+        "+7900abc4567",  # letters
+        "+٣٣٣٣٣٣٣٣",  # digits that are not ASCII
+        "7900+1234567",  # + inside
+        "++79001234567",
+        "+7 900 123 45 67 ext 5",
+        "79001234567\n5",
+        "() - .",
+        "",
+    ],
 )
 def test_invalid_phones(raw):
     with pytest.raises(ValueProblem, match="not a valid phone"):
