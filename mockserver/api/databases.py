@@ -13,14 +13,22 @@ LIST = "databases/list"
 
 
 async def list_databases(call: ApiCall) -> dict[str, Any]:
-    """Paged by id like `workflows/list` (`from_id`, `limit`; 0 counts as absent)."""
-    shown, _ = page_by_id(
-        call.account.databases.values(),
+    """Paged by id like `workflows/list` (`from_id`, `limit`; 0 counts as absent).
+
+    The vendor page's answer carries `next_from_id` ("must be passed in the
+    next request to receive another piece of data") and `total_count`."""
+    databases = call.account.databases.values()
+    shown, next_from_id = page_by_id(
+        databases,
         lambda database: database.db_id,
         call.body.get("from_id") or DEFAULT_FROM_ID,
         call.body.get("limit") or DEFAULT_LIMIT,
     )
-    return ok(data=[database.to_vendor() for database in shown])
+    return ok(
+        data=[database.to_vendor() for database in shown],
+        next_from_id=next_from_id,
+        total_count=len(databases),
+    )
 
 
 METHODS = [

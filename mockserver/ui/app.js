@@ -759,7 +759,7 @@
             "td",
             {},
             el("div", { class: "mono", title: task.task_id, text: shortId(task.task_id) }),
-            el("div", { class: "muted small", text: `workflow ${task.workflow_id ?? "–"}` }),
+            el("div", { class: "muted small", text: campaignName(task) }),
           ),
           el("td", {}, statusBadge(task.status)),
           el(
@@ -830,7 +830,7 @@
     const progression = task.progression || {};
     const facts = [
       ["Account", task.account],
-      ["Workflow", task.workflow_id ?? "–"],
+      task.trigger_id != null ? ["Trigger", task.trigger_id] : ["Workflow", task.workflow_id ?? "–"],
       ["Database", task.db_id ?? "–"],
       ["Progression", describeProgression(progression)],
       ["Items", `${number(task.processed)} of ${number(task.total)} processed`],
@@ -1144,7 +1144,7 @@
       p.items.map((profile) => {
         const data = profile.data || {};
         const engaged = p.engagements.get(profile.id);
-        const workflows = engaged ? [...new Set(engaged.engagements.map((e) => e.workflow_id))] : [];
+        const campaigns = engaged ? [...new Set(engaged.engagements.map(campaignChip))] : [];
         const phones = Array.isArray(data.phones) ? data.phones.join(", ") : data.phones || "";
         const name = [data._fname, data._lname].filter(Boolean).join(" ");
         return el(
@@ -1165,9 +1165,13 @@
           el(
             "td",
             {},
-            workflows.length
-              ? workflows.map((id) =>
-                  el("span", { class: "chip", title: `engaged in workflow ${id}`, text: `wf ${id}` }),
+            campaigns.length
+              ? campaigns.map((chip) =>
+                  el("span", {
+                    class: "chip",
+                    title: `engaged in ${chip.startsWith("trg") ? "trigger" : "workflow"} ${chip.split(" ")[1]}`,
+                    text: chip,
+                  }),
                 )
               : el("span", { class: "muted", text: "–" }),
           ),
@@ -1184,6 +1188,15 @@
     for (const row of document.querySelectorAll("#profile-table tbody tr"))
       row.classList.toggle("selected", row.dataset.id === id);
     renderProfileDetail();
+  }
+
+  // A task or engagement belongs to a workflow or, for campaigns/triggers/*, a trigger.
+  function campaignName(x) {
+    return x.trigger_id != null ? `trigger ${x.trigger_id}` : `workflow ${x.workflow_id ?? "–"}`;
+  }
+
+  function campaignChip(e) {
+    return e.trigger_id != null ? `trg ${e.trigger_id}` : `wf ${e.workflow_id}`;
   }
 
   function renderProfileDetail() {
@@ -1214,7 +1227,7 @@
               el(
                 "tr",
                 {},
-                ["Workflow", "Task", "Profile", "When"].map((h) => el("th", { text: h })),
+                ["Campaign", "Task", "Profile", "When"].map((h) => el("th", { text: h })),
               ),
             ),
             el(
@@ -1224,7 +1237,7 @@
                 el(
                   "tr",
                   { title: e.source ? `by ${e.source}` : null },
-                  el("td", { text: e.workflow_id }),
+                  el("td", { text: campaignName(e) }),
                   el(
                     "td",
                     {},
@@ -1247,7 +1260,7 @@
               ),
             ),
           )
-        : el("p", { class: "muted small", text: "Not engaged in any workflow." }),
+        : el("p", { class: "muted small", text: "Not engaged in any workflow or trigger." }),
       el("h4", { text: "Data" }),
       jsonView(profile.data),
       profile.subscriptions && profile.subscriptions.length

@@ -936,8 +936,22 @@ async def test_databases_list_answers_the_fixture_databases(api):
                 "groups": [],
             },
             {"id": 5, "name": "Leads", "fields": [], "ui_tags": [], "groups": []},
-        ]
+        ],
+        next_from_id=None,
+        total_count=2,
     )
+
+
+async def test_databases_list_pages_with_next_from_id_and_counts_all(api):
+    # The vendor page's answer: `next_from_id` for the next page, `total_count`.
+    first = await ok_body(api, DATABASES, {"limit": 1})
+    assert ([d["id"] for d in first["data"]], first["next_from_id"], first["total_count"]) == (
+        [1],
+        5,
+        2,
+    )
+    rest = await ok_body(api, DATABASES, {"from_id": first["next_from_id"]})
+    assert ([d["id"] for d in rest["data"]], rest["next_from_id"]) == ([5], None)
 
 
 async def test_databases_list_pages_and_shows_only_the_callers_databases(make_api):

@@ -506,3 +506,22 @@ async def test_task_request_id_is_the_journal_id_of_its_create_call(api):
     assert created["id"] == 3
     assert (await task(api, task_id))["request_id"] == created["id"]
     assert created["response"]["task_id"] == task_id
+
+
+async def test_an_entry_shows_the_path_exactly_as_sent_beside_the_method(api):
+    # The goaltcraft Go client posts to `/api/v1.1//databases/list`.
+    answer = await api.raw(
+        "POST",
+        "/api/v1.1//databases/list/?x=1",
+        json={"token": api.token},
+        method_name="databases/list",
+    )
+    assert answer.body["error"] == 0
+    [entry] = await entries(api)
+    assert (entry["path"], entry["api_method"], entry["query"]) == (
+        "/api/v1.1//databases/list/",
+        "databases/list",
+        {"x": "1"},
+    )
+    # Filtering by the path in normal form still finds it.
+    assert [e["id"] for e in await entries(api, path="/api/v1.1/databases/list")] == [entry["id"]]

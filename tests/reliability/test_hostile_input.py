@@ -480,6 +480,32 @@ def test_header_and_url_abuse_is_answered_and_changes_nothing(process):
     figure("hostile-http", requests=len(RAW_REQUESTS), server_errors=0, stored=0)
 
 
+@pytest.mark.e2e
+def test_malformed_http_is_answered_in_the_vendor_envelope(process):
+    """A request aiohttp cannot parse gets the envelope (HTTP 400, `error_debug`
+    saying what was wrong), never a plain-text page, and never echoes the bytes
+    it choked on (a header over the limit may be a token)."""
+    malformed = [
+        *((name, raw) for name, raw, statuses in RAW_REQUESTS if statuses == {400}),
+        ("space-in-the-method", b"GE T /api/v1.1/tasks/status HTTP/1.1\r\n" + HOST + b"\r\n"),
+        (
+            "header-without-colon",
+            b"POST /api/v1.1/tasks/status HTTP/1.1\r\n" + HOST + b"Bad\r\n\r\n",
+        ),
+    ]
+    for name, raw in malformed:
+        answer = raw_exchange(process.host, process.port, raw, timeout=30)
+        body = body_of(answer)
+        assert status_of(answer) == 400, (name, answer[:300])
+        assert isinstance(body, dict), (name, answer[:300])
+        assert (body["error"], body["error_text"]) == (400, INVALID_REQUEST_TEXT), (name, body)
+        assert body["error_debug"], (name, body)
+        assert b"tttttttt" not in answer, name
+        assert b"Content-Type: application/json" in answer, (name, answer[:300])
+    assert process.alive()
+    assert process.crash_lines() == []
+
+
 def _trickle(
     process: ServerProcess, head: bytes, body: bytes, seconds_per_byte: float
 ) -> dict[str, Any]:

@@ -328,3 +328,28 @@ def test_with_an_admin_token_the_page_asks_for_it_once(browser, page):
         expect(page.locator("#connection")).to_have_text("● live")
         expect(dialog).to_be_hidden()
         expect(page.locator("#request-table tbody tr")).to_have_count(2)
+
+
+def test_trigger_launches_are_shown_and_deleted_profiles_are_gone(server, page):
+    mock = server.client()
+    answer = mock.api(
+        "campaigns/triggers/import_and_start_batch_task",
+        {"trigger_id": 13, "data": [person(41), person(42)]},
+    )
+    poll_to_end(mock, answer["task_id"])
+    deleted = mock.api("profiles/delete", {"db_id": 1, "email": "profile42@example.com"})
+    assert deleted["error"] == 0, deleted
+    open_dashboard(page, server)
+    expect(task_row(page, answer["task_id"])).to_contain_text("trigger 13")
+
+    page.locator("#profile-query").fill("profile41@example.com")
+    page.locator("#profile-search button[type=submit]").click()
+    rows = page.locator("#profile-table tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("trg 13")
+    rows.first.click()
+    expect(page.locator("#profile-body")).to_contain_text("trigger 13")
+
+    page.locator("#profile-query").fill("profile42@example.com")
+    page.locator("#profile-search button[type=submit]").click()
+    expect(page.locator("#profile-empty")).to_be_visible()
