@@ -18,6 +18,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
+from pathlib import Path
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
@@ -30,6 +31,7 @@ from mockserver.protocol import EnvelopeAppRunner
 from mockserver.schemas import SchemaError, shipped_schemas
 from mockserver.state import MockState
 from mockserver.store.fixtures import FixtureError, load_fixtures
+from mockserver.store.repair import repair
 from mockserver.store.storage import StoreFileError
 
 log = logging.getLogger("mockserver")
@@ -90,6 +92,11 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("openapi", help="print the OpenAPI 3.1 document (JSON) and exit")
     fixtures = commands.add_parser("check-fixtures", help="validate fixture files and exit")
     fixtures.add_argument("paths", nargs="*", help="files or folders (default: the shipped ones)")
+    fixer = commands.add_parser(
+        "repair",
+        help="rebuild a store the server refused to load (keeps a copy of its files first)",
+    )
+    fixer.add_argument("--db", required=True, help="the store file (as given to serve --db)")
     return parser
 
 
@@ -101,7 +108,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _healthcheck(args.url, args.port, args.wait)
     if args.command == "openapi":
         return _print_openapi()
+    if args.command == "repair":
+        return _repair(Path(args.db))
     return _check_fixtures(args.paths)
+
+
+def _repair(path: Path) -> int:
+    try:
+        report = repair(path)
+    except (StoreFileError, OSError) as exc:
+        print(f"altcraft-mock: cannot repair {path}: {exc}", file=sys.stderr)
+        return 2
+    for line in report.lines():
+        print(line)
+    print(f"repaired: {path}")
+    return 0
 
 
 def _serve_command(flags: dict) -> int:

@@ -109,6 +109,14 @@ class ServiceUnavailable(AltcraftError):
     text = SERVICE_UNAVAILABLE_TEXT
 
 
+class StoreUnavailable(AltcraftError):
+    """The store could not be written (no space left, an I/O error): nothing of
+    the request is acknowledged; the client may try again."""
+
+    code = 503
+    text = SERVICE_UNAVAILABLE_TEXT
+
+
 #: The vendor text for a code, for errors a test injects by code alone.
 TEXT_FOR_CODE: dict[int, str] = {
     400: INVALID_REQUEST_TEXT,

@@ -15,9 +15,13 @@ from mockserver.envelope import json_response
 async def health(request: web.Request) -> web.Response:
     state = request.app[STATE]
     settings = state.settings
+    write_error = state.store.write_error
     return json_response(
         {
-            "status": "ok",
+            # A store that cannot be written (no space left) fails the health
+            # check, so a container turns unhealthy; it recovers by itself.
+            "status": "ok" if write_error is None else "failing",
+            "store": {"writable": write_error is None, "error": write_error},
             "version": __version__,
             "uptime_seconds": round(state.uptime(), 3),
             "pid": os.getpid(),

@@ -30,9 +30,18 @@ from tinydb import TinyDB
 from mockserver.clock import Clock, iso
 from mockserver.domain.imports import engagement_count, engagement_records
 from mockserver.domain.profiles import Profile
+from mockserver.errors import StoreUnavailable
 from mockserver.ids import IdGenerator
 from mockserver.store.indexes import DatabaseIndex
-from mockserver.store.storage import ChangeLog, MemoryBackedStorage, SnapshotFile
+from mockserver.store.storage import (
+    ChangeLog,
+    MemoryBackedStorage,
+    SnapshotFile,
+    StoreFileError,
+    StoreLock,
+    advice,
+    check_store_path,
+)
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +65,20 @@ class Store:
     def __init__(self, path: Path | None, clock: Clock, ids: IdGenerator) -> None:
         self._needs_snapshot = False
         self._snapshot_bytes = 0
-        self._snapshot = SnapshotFile(path) if path is not None else None
-        self._log = ChangeLog(path) if path is not None else None
-        initial = self._load()
+        self._generation = 0
+        self._lock: StoreLock | None = None
+        self._snapshot: SnapshotFile | None = None
+        self._log: ChangeLog | None = None
+        if path is not None:
+            path = check_store_path(path)
+            self._lock = StoreLock(path)
+            self._snapshot = SnapshotFile(path)
+            self._log = ChangeLog(path)
+        try:
+            initial = self._load()
+        except BaseException:
+            self.release()
+            raise
         self._db = TinyDB(storage=MemoryBackedStorage, initial=initial)
         self._storage: MemoryBackedStorage = self._db.storage  # type: ignore[assignment]
         self.clock = clock
@@ -67,25 +87,58 @@ class Store:
         self._flush_lock = asyncio.Lock()
         # Changed since the last flush: table -> doc id -> doc (None: deleted).
         self._pending: dict[str, dict[str, Any]] = {}
+        # Changes made so far, and how many of them are on disk: a flush returns
+        # once the changes made before it was called are durable, or raises.
+        self._changes = 0
+        self._durable = 0
+        #: Why the last write failed (None: the store is being written).
+        self.write_error: str | None = None
         #: Called after each flush and after a clear (`serve` tunes the garbage
         #: collector with them: mockserver.heap).
         self.on_flushed: Callable[[], None] = _nothing
         self.on_cleared: Callable[[], None] = _nothing
-        self._rebuild_maps()
+        try:
+            self._rebuild_maps()
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            self.release()
+            where = self._snapshot.path if self._snapshot is not None else "memory"
+            raise StoreFileError(
+                f"store {where} holds a document of an unexpected shape ({exc!r}); "
+                f"{advice(Path(str(where)))}"
+            ) from None
 
     def _load(self) -> dict[str, Any]:
         if self._snapshot is None or self._log is None:
             return {}
-        self._snapshot.remove_leftovers()
-        data = self._snapshot.load()
-        self._snapshot_bytes = self._snapshot.size()
-        # A new store gets its snapshot file at the first flush (the app's
-        # start-up does one before it listens), so the --db path holds a valid
-        # TinyDB file from the moment a client can reach the server.
-        self._needs_snapshot = not self._snapshot.path.exists()
-        replayed = self._log.replay(data)
-        if replayed:
-            log.info("store: replayed %d change(s) from %s", replayed, self._log.path)
+        snapshot, change_log = self._snapshot, self._log
+        snapshot.remove_leftovers()
+        if not snapshot.path.exists():
+            if change_log.exists():
+                raise StoreFileError(
+                    f"store file {snapshot.path} is missing but its log {change_log.path} "
+                    f"is there: the log alone is not a store; {advice(snapshot.path)}"
+                )
+            # A new store gets its snapshot file at the first flush (the app's
+            # start-up does one before it listens), so the --db path holds a
+            # valid TinyDB file from the moment a client can reach the server.
+            self._needs_snapshot = True
+            return {}
+        data, generation = snapshot.load()
+        self._snapshot_bytes = snapshot.size()
+        self._generation = generation or 0
+        replayed = change_log.replay(data, generation, snapshot.path) if change_log.exists() else 0
+        if replayed is None:
+            log.warning(
+                "store: %s belongs to an earlier snapshot (a stop between the two writes): "
+                "ignored, its changes are in %s",
+                change_log.path,
+                snapshot.path,
+            )
+        elif replayed:
+            log.info("store: replayed %d change(s) from %s", replayed, change_log.path)
+        # A stale log, or files from before generations: the first flush writes a
+        # snapshot of the next generation and starts its log.
+        self._needs_snapshot = replayed is None or generation is None
         return data
 
     # -- in-memory maps ----------------------------------------------------
@@ -126,6 +179,7 @@ class Store:
         self._changed(name).update(docs)
 
     def _changed(self, name: str) -> dict[str, Any]:
+        self._changes += 1
         changed = self._pending.get(name)
         if changed is None:
             changed = self._pending[name] = {}
@@ -279,6 +333,7 @@ class Store:
         """Drop every table (reset); fixtures are loaded again by the caller."""
         self._db.drop_tables()
         self._pending.clear()
+        self._changes += 1
         self._needs_snapshot = True  # the next flush writes a fresh snapshot
         self._rebuild_maps()
         self.on_cleared()
@@ -300,52 +355,96 @@ class Store:
         return self._snapshot is not None
 
     async def flush(self, *, compact: bool = False) -> None:
-        """Make every change so far durable; return when it is on disk.
+        """Make every change made so far durable; return when it is on disk.
 
-        `compact`: fold everything into a new snapshot (on a clean stop, so the
-        --db file alone holds the whole store)."""
+        Raises `StoreUnavailable` when the write fails (no space left, an I/O
+        error): the caller's changes were not acknowledged by the disk. They
+        stay pending, and the next flush (any request's, or a retry) writes
+        them again; a request whose changes another request's flush wrote
+        returns without waiting for more. `compact`: fold everything into a
+        new snapshot (on a clean stop, so the --db file alone holds the store).
+        """
+        target = self._changes
         if self._snapshot is None or self._log is None:
             if self._pending:
                 self._pending.clear()
                 self.on_flushed()
+            self._durable = target
             return
         async with self._flush_lock:
             if compact and (self._pending or self._log.size):
                 self._needs_snapshot = True
-            write = self._prepare_write()
+            if self._durable >= target and not self._needs_snapshot:
+                return  # another request's flush wrote these changes
+            upto = self._changes
+            write, undo = self._prepare_write()
             if write is not None:
                 self.on_flushed()
-                await asyncio.get_running_loop().run_in_executor(self._executor, write)
+                try:
+                    await asyncio.get_running_loop().run_in_executor(self._executor, write)
+                except OSError as exc:
+                    undo()
+                    first = self.write_error is None
+                    where = exc.filename or self._log.path
+                    self.write_error = f"cannot write {where}: {exc.strerror or exc}"
+                    if first:  # once, not at every retry while the disk stays full
+                        log.error("store: %s; changes are kept and written again", self.write_error)
+                    raise StoreUnavailable(
+                        f"store: {self.write_error} (nothing of this request was "
+                        "acknowledged; it is written when the store can be written again)"
+                    ) from None
+            if self.write_error is not None:
+                log.warning("store: written again after the earlier failure")
+            self.write_error = None
+            self._durable = max(self._durable, upto)
 
-    def flush_sync(self) -> None:
-        write = self._prepare_write() if self._snapshot is not None else None
-        if write is not None:
-            write()
-
-    def _prepare_write(self) -> Callable[[], None] | None:
-        """Serialise now (on the loop: documents may change afterwards); the
-        returned function does the disk work and may run on the writer thread."""
+    def _prepare_write(self) -> tuple[Callable[[], None] | None, Callable[[], None]]:
+        """Serialise now (on the loop: documents may change afterwards). Returns
+        the disk work (it may run on the writer thread), and what puts the
+        changes back as pending if that work fails."""
         assert self._snapshot is not None and self._log is not None
         if not self._pending and not self._needs_snapshot:
-            return None
+            return None, _nothing
         snapshot_file, change_log = self._snapshot, self._log
         if self._needs_snapshot or change_log.size > max(COMPACT_MIN_BYTES, self._snapshot_bytes):
-            payload = self._storage.snapshot()
-            self._pending.clear()
+            generation = self._generation + 1
+            payload = self._storage.snapshot(generation)
+            taken_pending, self._pending = self._pending, {}
             self._needs_snapshot = False
-            self._snapshot_bytes = len(payload)
 
             def write_snapshot() -> None:
                 snapshot_file.write(payload)
-                change_log.truncate()
+                self._generation = generation
+                self._snapshot_bytes = len(payload)
+                change_log.start(generation)
 
-            return write_snapshot
-        line = orjson.dumps(self._pending)
+            def undo_snapshot() -> None:
+                # Everything is in memory: the next flush writes a whole snapshot
+                # again (a log of the old generation is never appended to).
+                self._needs_snapshot = True
+                self._restore(taken_pending)
+
+            return write_snapshot, undo_snapshot
+        taken = self._pending
+        line = orjson.dumps(taken)
         self._pending = {}
-        return lambda: change_log.append(line)
+        return (lambda: change_log.append(line)), (lambda: self._restore(taken))
+
+    def _restore(self, taken: dict[str, dict[str, Any]]) -> None:
+        """Put changes a failed write had taken back under the ones made since."""
+        for table, newer in self._pending.items():
+            taken.setdefault(table, {}).update(newer)
+        self._pending = taken
+
+    def release(self) -> None:
+        """Let another server open this store (on stop, or a failed start)."""
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     def close(self) -> None:
         self._executor.shutdown(wait=True)
+        self.release()
 
 
 def _nothing() -> None:

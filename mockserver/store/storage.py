@@ -3,15 +3,30 @@
 SPEC §7: the snapshot is written to a temporary file in the same folder,
 fsynced and renamed over the store, so a crash leaves the old snapshot or the
 new one, never a torn one. Between snapshots each commit appends one line to
-the change log (`<db>.log`) and fsyncs it; a line cut short by a crash was
-never acknowledged and is dropped on load. TinyDB's own JSONStorage rewrites
+the change log (`<db>.log`) and fsyncs it. TinyDB's own JSONStorage rewrites
 the whole file on every operation, which makes a growing store slower per
 batch; this keeps a commit's cost to what it changed.
+
+The two files are tied by a generation number: the snapshot holds it (table
+`_store`) and the log's first line names it. A new snapshot gets the next
+generation and then starts a new log, so a kill between the two leaves a log
+of the old generation beside the new snapshot, which is then ignored: its
+changes are in the snapshot already.
+
+What is read is checked: only a torn last line of the log (a write that was
+cut short, never acknowledged) is tolerated. Anything else that is not a
+store refuses to load with a message naming the file, the line and what to
+do, and the files are left as they are (`altcraft-mock repair` keeps a copy
+and rebuilds what can be read).
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import logging
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,9 +35,66 @@ from typing import Any
 import orjson
 from tinydb.storages import Storage
 
+log = logging.getLogger(__name__)
+
+#: The snapshot's own table: `{"1": {"generation": N}}`, a valid TinyDB table.
+STORE_TABLE = "_store"
+GENERATION = "generation"
+
 
 class StoreFileError(RuntimeError):
-    """The store file exists but cannot be read as a store."""
+    """The store's files cannot be used as they are (named, with what to do)."""
+
+
+def advice(store: Path) -> str:
+    return (
+        f"start with another --db, or run `altcraft-mock repair --db {store}` "
+        "(it keeps a copy of the files and rebuilds what can be read)"
+    )
+
+
+def check_store_path(path: Path) -> Path:
+    """The file the store lives in: a symlink is followed to its target (the
+    atomic rename replaces the target, not the link); anything that exists and
+    is not a regular file (a folder, a device, a FIFO) is refused."""
+    target = path.resolve()
+    try:
+        mode = target.stat().st_mode
+    except FileNotFoundError:
+        return target
+    if not stat.S_ISREG(mode):
+        kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file"
+        raise StoreFileError(f"store {path} is {kind}: --db names a file (new or a store)")
+    return target
+
+
+class StoreLock:
+    """One server per store: an exclusive lock on `<db>.lock`, holding the pid.
+
+    POSIX record locks belong to the process, so only another process is
+    refused (a test may open the same store twice in one process)."""
+
+    def __init__(self, store: Path) -> None:
+        self.path = store.with_name(store.name + ".lock")
+        store.parent.mkdir(parents=True, exist_ok=True)
+        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.lockf(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.pread(self._fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            os.close(self._fd)
+            raise StoreFileError(
+                f"store {store} is in use by another altcraft-mock (pid {holder}): "
+                "two servers on one store would overwrite each other's work; stop it "
+                "or start with another --db"
+            ) from None
+        os.ftruncate(self._fd, 0)
+        os.pwrite(self._fd, f"{os.getpid()}\n".encode(), 0)
+
+    def release(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)  # closing the file releases the lock
+            self._fd = -1
 
 
 class SnapshotFile:
@@ -30,6 +102,7 @@ class SnapshotFile:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._mode = _file_mode(path)
 
     def size(self) -> int:
         return self.path.stat().st_size if self.path.exists() else 0
@@ -37,23 +110,31 @@ class SnapshotFile:
     def remove_leftovers(self) -> None:
         """Temporary files of a snapshot write a kill interrupted: never read, so removed."""
         for leftover in self.path.parent.glob(f".{self.path.name}.*.tmp"):
-            with _suppress_os_error():
+            with contextlib.suppress(OSError):
                 leftover.unlink()
 
-    def load(self) -> dict[str, Any]:
-        try:
-            raw = self.path.read_bytes()
-        except FileNotFoundError:
-            return {}
+    def load(self) -> tuple[dict[str, Any], int | None]:
+        """The tables and the generation (None: a snapshot from before generations)."""
+        raw = self.path.read_bytes()
         if not raw.strip():
-            return {}
+            raise StoreFileError(
+                f"store file {self.path} is empty ({len(raw)} bytes): a store is never "
+                f"written empty, so it was damaged outside the mock; {advice(self.path)}"
+            )
         try:
             data = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
-            raise StoreFileError(f"store file {self.path} is not valid JSON: {exc}") from None
-        if not isinstance(data, dict):
-            raise StoreFileError(f"store file {self.path} does not hold a JSON object")
-        return data
+            raise StoreFileError(
+                f"store file {self.path} is not valid JSON ({exc}); {advice(self.path)}"
+            ) from None
+        problem = tables_problem(data)
+        if problem is not None:
+            raise StoreFileError(f"store file {self.path}: {problem}; {advice(self.path)}")
+        own = data.pop(STORE_TABLE, None) or {}
+        generation = (own.get("1") or {}).get(GENERATION)
+        if generation is not None and (not isinstance(generation, int) or generation < 0):
+            raise StoreFileError(f"store file {self.path}: a bad generation; {advice(self.path)}")
+        return data, generation
 
     def write(self, payload: bytes) -> None:
         """Replace the file with `payload`: temp file, fsync, rename, fsync the folder."""
@@ -62,12 +143,13 @@ class SnapshotFile:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=folder)
         try:
             with os.fdopen(fd, "wb") as tmp:
+                os.fchmod(tmp.fileno(), self._mode)
                 tmp.write(payload)
                 tmp.flush()
                 os.fsync(tmp.fileno())
             os.replace(tmp_name, self.path)
         except BaseException:
-            with _suppress_os_error():
+            with contextlib.suppress(OSError):
                 os.unlink(tmp_name)
             raise
         dir_fd = os.open(folder, os.O_RDONLY)
@@ -77,50 +159,91 @@ class SnapshotFile:
             os.close(dir_fd)
 
 
-class ChangeLog:
-    """Append-only JSON lines, each `{table: {doc_id: doc or null}}`.
+def snapshot_payload(data: dict[str, Any], generation: int) -> bytes:
+    return orjson.dumps({STORE_TABLE: {"1": {GENERATION: generation}}, **data})
 
-    Lines written before 2026-11-27 are `[[table, doc_id, doc or null], ...]`;
-    both are replayed."""
+
+class ChangeLog:
+    """Append-only JSON lines after a header: `{"generation": N}`, then one
+    `{table: {doc_id: doc or null}}` per commit."""
 
     def __init__(self, store_path: Path) -> None:
         self.path = store_path.with_name(store_path.name + ".log")
         self.size = self.path.stat().st_size if self.path.exists() else 0
 
+    def exists(self) -> bool:
+        return self.size > 0
+
     def append(self, line: bytes) -> None:
-        with open(self.path, "ab") as handle:
-            handle.write(line + b"\n")
-            handle.flush()
-            os.fsync(handle.fileno())
+        """Append one line and fsync it. A line a failed write left half-written
+        (no space left) is cut off first, so it never merges with this one."""
+        with open(self.path, "r+b" if self.path.exists() else "wb") as handle:
+            if handle.seek(0, os.SEEK_END) != self.size:
+                handle.truncate(self.size)
+                handle.seek(self.size)
+            try:
+                handle.write(line + b"\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+            except OSError:
+                with contextlib.suppress(OSError):
+                    handle.truncate(self.size)
+                raise
         self.size += len(line) + 1
 
-    def replay(self, data: dict[str, Any]) -> int:
-        """Apply the logged changes to `data`; a torn last line is cut off."""
-        try:
-            raw = self.path.read_bytes()
-        except FileNotFoundError:
-            return 0
-        applied, good_end = 0, 0
-        for line in raw.splitlines(keepends=True):
-            if not line.endswith(b"\n"):
-                break  # cut short by a crash: never acknowledged
-            try:
-                changes = orjson.loads(line)
-            except orjson.JSONDecodeError:
-                break
+    def start(self, generation: int) -> None:
+        """Begin the log of a new snapshot: only its header line."""
+        header = orjson.dumps({GENERATION: generation}) + b"\n"
+        with open(self.path, "wb") as handle:
+            handle.write(header)
+            handle.flush()
+            os.fsync(handle.fileno())
+        self.size = len(header)
+
+    def replay(self, data: dict[str, Any], generation: int | None, store: Path) -> int | None:
+        """Apply the logged changes to `data`; None when the log belongs to an
+        older snapshot (ignored: its changes are in the snapshot)."""
+        raw = self.path.read_bytes()
+        lines = raw.split(b"\n")
+        tail = lines.pop()  # b"" when the file ends with a newline
+        if tail:
+            log.warning(
+                "store: the last line of %s was cut short (%d bytes, never acknowledged): dropped",
+                self.path,
+                len(tail),
+            )
+        self.size = len(raw) - len(tail)
+        applied = 0
+        for number, line in enumerate(lines, start=1):
+            changes = self._parse(line, number, store)
+            if number == 1 and _is_header(changes):
+                if changes[GENERATION] != generation:
+                    return None
+                continue
+            if number == 1 and generation is not None:
+                raise StoreFileError(
+                    f"store log {self.path} line 1 is not the header of generation "
+                    f"{generation}; {advice(store)}"
+                )
             for table, doc_id, doc in _changes(changes):
                 if doc is None:
                     data.setdefault(table, {}).pop(doc_id, None)
                 else:
                     data.setdefault(table, {})[doc_id] = doc
                 applied += 1
-            good_end += len(line)
-        if good_end < len(raw):
-            with open(self.path, "r+b") as handle:
-                handle.truncate(good_end)
-                os.fsync(handle.fileno())
-        self.size = good_end
         return applied
+
+    def _parse(self, line: bytes, number: int, store: Path) -> dict[str, Any]:
+        try:
+            changes = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            raise StoreFileError(
+                f"store log {self.path} line {number} is not valid JSON ({exc}); {advice(store)}"
+            ) from None
+        problem = None if _is_header(changes) else changes_problem(changes)
+        if problem is not None:
+            raise StoreFileError(f"store log {self.path} line {number}: {problem}; {advice(store)}")
+        return changes  # type: ignore[no-any-return]
 
     def truncate(self) -> None:
         with open(self.path, "wb") as handle:
@@ -128,21 +251,53 @@ class ChangeLog:
         self.size = 0
 
 
-def _changes(line: Any) -> Iterator[tuple[str, str, Any]]:
-    if isinstance(line, dict):
-        for table, docs in line.items():
-            for doc_id, doc in docs.items():
-                yield table, doc_id, doc
-    else:
-        yield from line
+def _is_header(value: Any) -> bool:
+    return (
+        isinstance(value, dict)
+        and list(value) == [GENERATION]
+        and isinstance(value[GENERATION], int)
+    )
 
 
-class _suppress_os_error:
-    def __enter__(self) -> None:
-        return None
+def tables_problem(data: Any) -> str | None:
+    """Why `data` is not TinyDB's `{table: {doc_id: document}}`, or None."""
+    if not isinstance(data, dict):
+        return "does not hold a JSON object of tables"
+    for table, docs in data.items():
+        if not isinstance(docs, dict):
+            return f"table {table!r} is not an object of documents"
+        for doc_id, doc in docs.items():
+            if not isinstance(doc, dict):
+                return f"document {doc_id!r} of table {table!r} is not an object"
+    return None
 
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> bool:
-        return isinstance(exc, OSError)
+
+def changes_problem(changes: Any) -> str | None:
+    """Why a log line is not `{table: {doc_id: document or null}}`, or None."""
+    if not isinstance(changes, dict):
+        return "not an object of changed tables"
+    for table, docs in changes.items():
+        if not isinstance(docs, dict):
+            return f"table {table!r} is not an object of documents"
+        for doc_id, doc in docs.items():
+            if doc is not None and not isinstance(doc, dict):
+                return f"document {doc_id!r} of table {table!r} is not an object or null"
+    return None
+
+
+def _changes(line: dict[str, Any]) -> Iterator[tuple[str, str, Any]]:
+    for table, docs in line.items():
+        for doc_id, doc in docs.items():
+            yield table, doc_id, doc
+
+
+def _file_mode(path: Path) -> int:
+    """The snapshot keeps an existing store's mode; a new one follows the umask."""
+    with contextlib.suppress(FileNotFoundError):
+        return stat.S_IMODE(path.stat().st_mode)
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 class MemoryBackedStorage(Storage):
@@ -161,8 +316,8 @@ class MemoryBackedStorage(Storage):
     def write(self, data: dict[str, Any]) -> None:
         self._data = data
 
-    def snapshot(self) -> bytes:
-        return orjson.dumps(self._data)
+    def snapshot(self, generation: int) -> bytes:
+        return snapshot_payload(self._data, generation)
 
     def close(self) -> None:
         return None

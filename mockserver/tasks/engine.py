@@ -21,7 +21,7 @@ from mockserver.config import ProgressionMode
 from mockserver.domain.catalog import Account, Catalog
 from mockserver.domain.imports import Engagement, ImportJob, ItemVeto, compact_result
 from mockserver.domain.items import ImportOptions
-from mockserver.errors import TaskNotFound
+from mockserver.errors import StoreUnavailable, TaskNotFound
 from mockserver.ids import IdGenerator, TaskIdFormat
 from mockserver.imports_now import SLICE_ITEMS, SliceTurns, apply_slice, item_veto
 from mockserver.store.repository import Store
@@ -40,6 +40,8 @@ RATE_SLICE_ITEMS = 100
 MAX_ITEMS_PER_SLICE = SLICE_ITEMS
 #: What `_work_to` gives once it has nothing left to do.
 _FINISHED = object()
+#: How often the rate worker tries the store again while it cannot be written.
+STORE_RETRY_SECONDS = 1.0
 #: Finished tasks kept in memory for polling (their documents stay in the store).
 FINISHED_KEPT = 256
 
@@ -360,14 +362,18 @@ class TaskEngine:
             # Cleared before looking for work: a task submitted while this tick
             # awaits the store flush sets it again, so its wake-up is never lost.
             self._wakeup.clear()
+            failed_write = False
             try:
                 pending = await self.rate_tick()
                 await self._store.flush()
+            except StoreUnavailable:  # the store logs it; the work stays pending
+                pending = failed_write = True
             except Exception:  # keep the worker alive; the failure is logged
                 log.exception("rate worker step failed")
                 pending = True
             if pending:
-                await asyncio.sleep(RATE_TICK_SECONDS)
+                # While the disk refuses writes, try again now and then, not 50 times a second.
+                await asyncio.sleep(STORE_RETRY_SECONDS if failed_write else RATE_TICK_SECONDS)
             else:
                 await self._wakeup.wait()
 

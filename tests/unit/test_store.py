@@ -44,7 +44,7 @@ async def test_changes_survive_a_restart_through_the_log(tmp_path):
     assert len(found) == 1
 
 
-async def test_a_torn_last_log_line_is_dropped(tmp_path):
+async def test_a_torn_last_log_line_is_dropped_and_cut_before_the_next_append(tmp_path):
     path = tmp_path / "store.json"
     store = open_store(path)
     import_profiles(store, ["a@x.io"])
@@ -53,14 +53,17 @@ async def test_a_torn_last_log_line_is_dropped(tmp_path):
     await store.flush()
     log_path = path.with_name("store.json.log")
     with open(log_path, "ab") as log:
-        log.write(b'[["profiles","99",{"id":"half')  # a write cut short by a crash
+        log.write(b'{"profiles":{"99":{"id":"half')  # a write cut short by a crash
+    before = log_path.read_bytes()
 
     reopened = open_store(path)
 
     assert reopened.count_profiles() == 2
-    assert log_path.read_bytes().endswith(b"\n"), "the torn tail is cut off"
+    assert log_path.read_bytes() == before, "loading rewrites nothing"
     import_profiles(reopened, ["c@x.io"])
     await reopened.flush()
+    assert b"half" not in log_path.read_bytes(), "the torn tail is cut before the append"
+    reopened.release()
     assert open_store(path).count_profiles() == 3
 
 
@@ -85,7 +88,7 @@ async def test_a_clean_stop_leaves_one_tinydb_file(tmp_path):
     import_profiles(store, ["c@x.io"])
     await store.flush(compact=True)
 
-    assert path.with_name("store.json.log").stat().st_size == 0
+    assert path.with_name("store.json.log").read_bytes() == b'{"generation":2}\n'  # header only
     with TinyDB(path) as plain:  # TinyDB's own JSONStorage reads it
         emails = sorted(doc["data"]["email"] for doc in plain.table("profiles").all())
         assert emails == ["a@x.io", "b@x.io", "c@x.io"]
@@ -130,12 +133,10 @@ def test_leftovers_of_an_interrupted_snapshot_write_are_removed(tmp_path):
     assert store.count_profiles() == 0
 
 
-async def test_a_log_and_engagements_written_by_the_earlier_format_are_read(tmp_path):
-    """Stores written before 2026-11-27: log lines as `[[table, id, doc], ...]`
-    and one engagement document per profile; both still load."""
+async def test_a_store_written_before_generations_is_read_and_moves_on(tmp_path):
+    """A snapshot without `_store` and a log without a header line (the first
+    released layout) load; the first flush writes a snapshot with a generation."""
     path = tmp_path / "store.json"
-    store = open_store(path)
-    await store.flush()  # the snapshot
     profile = {
         "id": "a" * 24,
         "account": "default",
@@ -144,12 +145,11 @@ async def test_a_log_and_engagements_written_by_the_earlier_format_are_read(tmp_
         "data": {"email": "old@x.io"},
         "subscriptions": [],
     }
-    record = {"account": "default", "workflow_id": 2, "profile_id": "a" * 24, "created": True}
-    line = [["profiles", "1", profile], ["engagements", "1", record]]
+    path.write_bytes(orjson.dumps({"profiles": {}}))
+    line = {"profiles": {"1": profile}}
     path.with_name("store.json.log").write_bytes(orjson.dumps(line) + b"\n")
 
     reopened = open_store(path)
-
     assert reopened.profile("a" * 24)["data"] == {"email": "old@x.io"}
-    assert list(reopened.engagements()) == [record]
-    assert reopened.count_engagements() == 1
+    await reopened.flush()
+    assert orjson.loads(path.read_bytes())["_store"] == {"1": {"generation": 1}}
