@@ -13,6 +13,7 @@ from mockserver.api import API_METHODS
 from mockserver.app_keys import SETTINGS, STATE
 from mockserver.config import Settings
 from mockserver.control import add_control_routes
+from mockserver.errors import StoreUnavailable
 from mockserver.middleware import admin_token, error_envelope, journal
 from mockserver.routing import ApiRouter
 from mockserver.state import MockState
@@ -53,5 +54,11 @@ async def _background_work(app: web.Application) -> AsyncIterator[None]:
     worker.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await worker
-    await state.store.flush(compact=True)
-    state.store.close()
+    try:
+        await state.store.flush(compact=True)
+    except StoreUnavailable as exc:
+        # What was acknowledged is on disk already; only the last unacknowledged
+        # changes (and the folding of the log into the snapshot) are lost.
+        log.error("stopping: the store could not be written at the stop: %s", exc.debug)
+    finally:
+        state.store.close()

@@ -46,6 +46,7 @@ class RequestFacts:
     account: str
     token: str
     workflow_id: int | None
+    trigger_id: int | None = None
 
 
 @dataclass(slots=True)
@@ -56,6 +57,7 @@ class FaultRule:
     account: str | None = None
     token: str | None = None
     workflow_id: int | None = None
+    trigger_id: int | None = None
     after: int = 0
     times: int | None = None
     probability: float | None = None
@@ -77,6 +79,7 @@ class FaultRule:
             and (self.account is None or self.account == facts.account)
             and (self.token is None or self.token == facts.token)
             and (self.workflow_id is None or self.workflow_id == facts.workflow_id)
+            and (self.trigger_id is None or self.trigger_id == facts.trigger_id)
         )
 
     @property
@@ -109,6 +112,7 @@ class FaultRule:
                 ("account", self.account),
                 ("token", "…" if self.token else None),
                 ("workflow_id", self.workflow_id),
+                ("trigger_id", self.trigger_id),
             )
             if value is not None
         }
@@ -151,6 +155,7 @@ class FaultBook:
             account=match.get("account"),
             token=match.get("token"),
             workflow_id=match.get("workflow_id"),
+            trigger_id=match.get("trigger_id"),
             after=spec.get("after", 0),
             times=spec.get("times"),
             probability=spec.get("probability"),

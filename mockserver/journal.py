@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
+from urllib.parse import unquote
 
 import orjson
 
@@ -266,7 +267,7 @@ class JournalFilter:
 
     def matches(self, entry: JournalEntry) -> bool:
         checks = (
-            self.path is None or normalize_path(entry.path) == self.path,
+            self.path is None or normalize_path(unquote(entry.path)) == self.path,
             self.api_method is None or entry.api_method == self.api_method,
             self.account is None or entry.account == self.account,
             self.token is None or entry.token_fingerprint == token_fingerprint(self.token),

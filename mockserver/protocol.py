@@ -14,6 +14,7 @@ aiohttp does: the rest of the stream cannot be trusted.
 from __future__ import annotations
 
 import logging
+import re
 
 import orjson
 from aiohttp import web
@@ -23,6 +24,9 @@ from aiohttp.web_request import BaseRequest
 from mockserver.errors import TEXT_FOR_CODE, AltcraftError, InternalError, InvalidRequest
 
 log = logging.getLogger(__name__)
+
+#: From the first quoted value on: what aiohttp quotes of the request's bytes.
+_QUOTED = re.compile(r"""[:\s]*(b'|b"|bytearray\(|'|").*$""")
 
 #: `error_debug` keeps the first line of aiohttp's reason, at most this long.
 REASON_LIMIT = 200
@@ -86,8 +90,9 @@ def _reason(exc: BaseException | None, message: str | None) -> str:
     """The first line of what aiohttp says was wrong ("Invalid method encountered")."""
     text = getattr(exc, "message", None) or (str(exc) if exc is not None else "") or message or ""
     first = next((line.strip() for line in str(text).splitlines() if line.strip()), "")
-    # aiohttp quotes the bytes it choked on (`...: b'Authorization: Bearer ...'`):
-    # an answer and a log line never repeat them, they may hold a token.
-    first = first.removeprefix("Bad Request:").partition(": b'")[0].strip().rstrip(":.")
+    # aiohttp quotes the bytes it choked on (`...: b'Authorization: Bearer ...'`,
+    # `bytearray(b'/api?token=...')`): an answer never repeats them, they may hold
+    # a token.
+    first = _QUOTED.sub("", first.removeprefix("Bad Request:")).strip().rstrip(":.")
     first = first or "malformed request"
     return first if len(first) <= REASON_LIMIT else first[: REASON_LIMIT - 3] + "..."

@@ -134,9 +134,11 @@ _TRIGGER_METHODS = "campaigns/triggers/"
 
 
 def _facts(method: str, account: str, token: str, body: dict[str, Any]) -> RequestFacts:
-    workflow_id = body.get("workflow_id", body.get("id"))
+    named = body.get("workflow_id", body.get("trigger_id", body.get("id")))
+    if isinstance(named, str) and named.isascii() and named.isdigit() and len(named) < 19:
+        named = int(named)  # a trigger page types `id` as a string
+    if not isinstance(named, int) or isinstance(named, bool):
+        named = None
     if method.startswith(_TRIGGER_METHODS):
-        workflow_id = None
-    if not isinstance(workflow_id, int) or isinstance(workflow_id, bool):
-        workflow_id = None
-    return RequestFacts(method, account, token, workflow_id)
+        return RequestFacts(method, account, token, None, named)
+    return RequestFacts(method, account, token, named)

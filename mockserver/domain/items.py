@@ -57,6 +57,10 @@ SUBSCRIPTION_STATUS_CODES: Mapping[int, str] = {
 }
 SUBSCRIPTION_STATUSES = frozenset(SUBSCRIPTION_STATUS_CODES.values())
 
+#: One phone in the profile fields (`"data": {"phone": ...}`, as some clients
+#: send it): one more of the profile's `phones`, in the same canonical form.
+PHONE_FIELD = "phone"
+
 #: Keys that sit beside `data` in the wrapped item shape (not profile fields).
 ITEM_KEYS = frozenset(
     {"data", "email", "phone", "profile_id", "field_value", "content", "custom_data", "attach"}
@@ -212,6 +216,8 @@ def _field_rules(database: Database) -> dict[str, FieldRule | str]:
     rules["subscriptions"] = SUBSCRIPTIONS
     rules["email"] = _email_or_none
     rules["phones"] = _phones_or_empty
+    if PHONE_FIELD not in database.fields:  # a database may declare its own `phone`
+        rules[PHONE_FIELD] = _phone_or_none
     rules[SEX_FIELD] = _sex
     rules["_bdate"] = check_birth_date
     return rules
@@ -235,6 +241,10 @@ def _email_or_none(value: Any, where: str) -> str | None:
 
 def _phones_or_empty(value: Any, where: str) -> list[str]:
     return [] if value is None else normalize_phones(value, where)
+
+
+def _phone_or_none(value: Any, where: str) -> str | None:
+    return None if value is None else normalize_phone(value, where)
 
 
 def _ip_or_none(value: Any, where: str) -> str | None:
@@ -269,7 +279,10 @@ def summarize_attachments(value: Any, where: str) -> tuple[AttachmentSummary, ..
 #: RFC 2397 `data:[<mediatype>][;param=value]*;base64,<payload>`, as clients'
 #: attachment factories build it (a Java client sends
 #: `"data:application/pdf;base64,JVBERi0..."`).
-_DATA_URI = re.compile(r"data:(?P<mediatype>[^,;]*)(?P<params>(?:;[^,;]*)*),(?P<payload>.*)", re.S)
+_DATA_URI = re.compile(
+    r"data:(?P<mediatype>[^,;]*)(?P<params>(?:;[^,;]*)*),(?P<payload>.*)", re.S | re.I
+)
+_MIMETYPE = re.compile(r"[\w.+-]+/[\w.+-]+")
 _BASE64_SPACE = re.compile(r"\s+")
 
 
@@ -282,14 +295,16 @@ def attachment_payload(data: str, where: str) -> tuple[str | None, int]:
     """
     mimetype = None
     payload = data
-    if data[:5].lower() == "data:":
-        uri = _DATA_URI.fullmatch(data)
+    if data.lstrip()[:5].lower() == "data:":
+        uri = _DATA_URI.fullmatch(data.strip())
         if uri is None:
             raise ValueProblem(f"{where}: not a valid data URI (data:<mimetype>;base64,<payload>)")
         params = [part.strip().lower() for part in uri["params"].split(";")[1:]]
         if "base64" not in params:
             raise ValueProblem(f"{where}: a data URI must be base64 (data:<mimetype>;base64,...)")
         mimetype = uri["mediatype"].strip() or None
+        if mimetype is not None and not _MIMETYPE.fullmatch(mimetype):
+            raise ValueProblem(f"{where}: not a valid data URI: mimetype {quote(mimetype)}")
         payload = uri["payload"]
     try:
         size = len(b64decode(_BASE64_SPACE.sub("", payload), validate=True))
@@ -400,6 +415,11 @@ def _profile_fields(
                 # paths are only built for the items that fail.
                 rule(value, at(where, name))  # type: ignore[operator]
                 raise
+    if PHONE_FIELD in fields and rules.get(PHONE_FIELD) is _phone_or_none:
+        phone = fields.pop(PHONE_FIELD)
+        phones = fields.get("phones") or []
+        if phone is not None and phone not in phones:
+            fields["phones"] = [*phones, phone]
     return fields, subscriptions
 
 
@@ -449,13 +469,16 @@ def _subscription(entry: Any, where: str, ctx: ItemContext) -> dict[str, Any]:
         sub["email"] = normalize_email(email, email_where)
     elif channel in PHONE_CHANNELS:
         sub["phone"] = normalize_phone(entry.get("phone"), f"{where}.phone")
-    sub["status"] = subscription_status(sub.get("status", "subscribed"), f"{where}.status")
+    sub["status"] = subscription_status(sub.get("status"), f"{where}.status")
     return sub
 
 
 def subscription_status(value: Any, where: str) -> str:
     """A subscription status as its word: the vendor's word or its number
-    (`"status": 0` in the vendor's own Profile data object example)."""
+    (`"status": 0` in the vendor's own Profile data object example); none
+    given (absent or null) is `subscribed`."""
+    if value is None:
+        return "subscribed"
     if isinstance(value, str) and value in SUBSCRIPTION_STATUSES:
         return value
     if (
@@ -516,9 +539,6 @@ def _match_key(
             phone = normalize_phone(wrapper["phone"], at(where, "phone"))
         elif fields.get("phones"):
             phone = fields["phones"][0]
-        elif "phone" in fields:
-            phone = normalize_phone(fields.pop("phone"), at(profile_where, "phone"))
-            fields["phones"] = [phone]
     if email is None and phone is None:
         wanted = " or ".join(
             name for name, used in (("email", mode.uses_email), ("phones", mode.uses_phone)) if used

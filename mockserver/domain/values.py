@@ -57,8 +57,10 @@ def normalize_phone(value: Any, where: str = "phone") -> str:
     real clients send them"): `"79001234567"`, `"+7 (900) 123-45-67"` and
     `" +79001234567"` are all `"+79001234567"`. Letters, or a digit count
     outside 7-15, are refused."""
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        value = str(value)  # CRM exports write phones as numbers
     if not isinstance(value, str):
-        raise ValueProblem(f"{where}: expected a string, got {json_type(value)}")
+        raise ValueProblem(f"{where}: expected a string, got {describe(value)}")
     phone = value.strip()
     if _PHONE.fullmatch(phone):
         return phone  # already canonical: the common case
@@ -80,10 +82,12 @@ def phone_key(phone: str) -> str:
 
 def normalize_phones(value: Any, where: str = "phones") -> list[str]:
     """`phones` may be one string or a list of strings (the page sends a string)."""
-    if isinstance(value, str):
+    if isinstance(value, str | int) and not isinstance(value, bool):
         return [normalize_phone(value, where)]
     if isinstance(value, list):
-        return [normalize_phone(item, f"{where}[{i}]") for i, item in enumerate(value)]
+        # One entry per phone: two ways of writing one number are one phone.
+        phones = (normalize_phone(item, f"{where}[{i}]") for i, item in enumerate(value))
+        return list(dict.fromkeys(phones))
     raise ValueProblem(f"{where}: expected a string or a list of strings, got {json_type(value)}")
 
 

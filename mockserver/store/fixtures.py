@@ -25,7 +25,8 @@ from mockserver.domain.catalog import (
     Trigger,
     Workflow,
 )
-from mockserver.domain.values import ValueProblem, check_typed, normalize_phones
+from mockserver.domain.items import subscription_status
+from mockserver.domain.values import ValueProblem, check_typed, normalize_phone, normalize_phones
 from mockserver.resources import fixtures_dir
 from mockserver.schemas import SchemaSet
 
@@ -96,9 +97,13 @@ def add_fixture_document(
         fixtures.catalog.add_account(account)
         merged = fixtures.catalog.accounts[account.name]
         for i, profile in enumerate(raw.get("profiles", [])):
-            where = f"fixture {source}: accounts[{account.name}].profiles[{i}].data"
-            data = _typed_fields(profile["data"], merged.database(profile["db_id"]), where)
-            fixtures.profiles.append(FixtureProfile(account.name, profile["db_id"], profile, data))
+            where = f"fixture {source}: accounts[{account.name}].profiles[{i}]"
+            data = _typed_fields(
+                profile["data"], merged.database(profile["db_id"]), f"{where}.data"
+            )
+            subscriptions = _subscriptions(profile.get("subscriptions") or [], where)
+            doc = {**profile, "subscriptions": subscriptions}
+            fixtures.profiles.append(FixtureProfile(account.name, profile["db_id"], doc, data))
     fixtures.catalog.geo += tuple(GeoEntry(**g) for g in document.get("geo", []))
     fixtures.files.append(source)
 
@@ -117,6 +122,23 @@ def _typed_fields(data: Mapping[str, Any], database: Database, where: str) -> di
     except ValueProblem as problem:
         raise FixtureError(str(problem)) from None
     return checked
+
+
+def _subscriptions(subscriptions: list[dict[str, Any]], where: str) -> list[dict[str, Any]]:
+    """A fixture profile's subscriptions as imports store them: a phone in its
+    canonical form, a numeric status as its word."""
+    kept = []
+    for i, sub in enumerate(subscriptions):
+        here = f"{where}.subscriptions[{i}]"
+        sub = dict(sub)
+        try:
+            if sub.get("phone") is not None:
+                sub["phone"] = normalize_phone(sub["phone"], f"{here}.phone")
+            sub["status"] = subscription_status(sub.get("status"), f"{here}.status")
+        except ValueProblem as problem:
+            raise FixtureError(str(problem)) from None
+        kept.append(sub)
+    return kept
 
 
 def _account(raw: Mapping[str, Any], source: str) -> Account:

@@ -22,7 +22,7 @@ import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import orjson
 from tinydb import TinyDB
@@ -372,63 +372,75 @@ class Store:
             self._durable = target
             return
         async with self._flush_lock:
-            if compact and (self._pending or self._log.size):
-                self._needs_snapshot = True
-            if self._durable >= target and not self._needs_snapshot:
+            compacting = compact and (bool(self._pending) or self._log.has_changes)
+            if self._durable >= target and not self._needs_snapshot and not compacting:
                 return  # another request's flush wrote these changes
             upto = self._changes
-            write, undo = self._prepare_write()
-            if write is not None:
-                self.on_flushed()
+            outgrown = self._log.size > max(COMPACT_MIN_BYTES, self._snapshot_bytes)
+            snapshot = self._needs_snapshot or compacting or outgrown
+            try:
+                await self._write(snapshot=snapshot)
+            except OSError as exc:
+                if not snapshot or self._needs_snapshot:
+                    self._failed(exc)
+                # Only the optional compaction failed (it needs room for a whole
+                # snapshot beside the log): the log still takes the changes.
                 try:
-                    await asyncio.get_running_loop().run_in_executor(self._executor, write)
-                except OSError as exc:
-                    undo()
-                    first = self.write_error is None
-                    where = exc.filename or self._log.path
-                    self.write_error = f"cannot write {where}: {exc.strerror or exc}"
-                    if first:  # once, not at every retry while the disk stays full
-                        log.error("store: %s; changes are kept and written again", self.write_error)
-                    raise StoreUnavailable(
-                        f"store: {self.write_error} (nothing of this request was "
-                        "acknowledged; it is written when the store can be written again)"
-                    ) from None
+                    await self._write(snapshot=False)
+                except OSError as again:
+                    self._failed(again)
             if self.write_error is not None:
                 log.warning("store: written again after the earlier failure")
             self.write_error = None
             self._durable = max(self._durable, upto)
 
-    def _prepare_write(self) -> tuple[Callable[[], None] | None, Callable[[], None]]:
-        """Serialise now (on the loop: documents may change afterwards). Returns
-        the disk work (it may run on the writer thread), and what puts the
-        changes back as pending if that work fails."""
+    async def _write(self, *, snapshot: bool) -> None:
+        """Serialise now (on the loop: documents may change afterwards), then do
+        the disk work on the writer thread. On failure the changes are pending
+        again and the OSError is raised."""
         assert self._snapshot is not None and self._log is not None
-        if not self._pending and not self._needs_snapshot:
-            return None, _nothing
+        if not snapshot and not self._pending:
+            return
         snapshot_file, change_log = self._snapshot, self._log
-        if self._needs_snapshot or change_log.size > max(COMPACT_MIN_BYTES, self._snapshot_bytes):
-            generation = self._generation + 1
+        taken, self._pending = self._pending, {}
+        if snapshot:
+            generation, required = self._generation + 1, self._needs_snapshot
             payload = self._storage.snapshot(generation)
-            taken_pending, self._pending = self._pending, {}
             self._needs_snapshot = False
 
-            def write_snapshot() -> None:
+            def work() -> None:
                 snapshot_file.write(payload)
                 self._generation = generation
                 self._snapshot_bytes = len(payload)
                 change_log.start(generation)
 
-            def undo_snapshot() -> None:
-                # Everything is in memory: the next flush writes a whole snapshot
-                # again (a log of the old generation is never appended to).
-                self._needs_snapshot = True
-                self._restore(taken_pending)
+        else:
+            line = orjson.dumps(taken)
 
-            return write_snapshot, undo_snapshot
-        taken = self._pending
-        line = orjson.dumps(taken)
-        self._pending = {}
-        return (lambda: change_log.append(line)), (lambda: self._restore(taken))
+            def work() -> None:
+                change_log.append(line)
+
+        self.on_flushed()
+        try:
+            await asyncio.get_running_loop().run_in_executor(self._executor, work)
+        except OSError:
+            self._restore(taken)
+            if snapshot:
+                # A log of the old generation is never appended to once the new
+                # snapshot is in place: then only a whole snapshot will do.
+                self._needs_snapshot = required or self._generation == generation
+            raise
+
+    def _failed(self, exc: OSError) -> NoReturn:
+        assert self._log is not None
+        first = self.write_error is None
+        self.write_error = f"cannot write {exc.filename or self._log.path}: {exc.strerror or exc}"
+        if first:  # once, not at every retry while the disk stays full
+            log.error("store: %s; changes are kept and written again", self.write_error)
+        raise StoreUnavailable(
+            f"store: {self.write_error} (nothing of this request was acknowledged; it is "
+            "written when the store can be written again)"
+        ) from None
 
     def _restore(self, taken: dict[str, dict[str, Any]]) -> None:
         """Put changes a failed write had taken back under the ones made since."""

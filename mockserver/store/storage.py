@@ -170,9 +170,15 @@ class ChangeLog:
     def __init__(self, store_path: Path) -> None:
         self.path = store_path.with_name(store_path.name + ".log")
         self.size = self.path.stat().st_size if self.path.exists() else 0
+        self._header_size = 0
 
     def exists(self) -> bool:
         return self.size > 0
+
+    @property
+    def has_changes(self) -> bool:
+        """Whether there are change lines after the header."""
+        return self.size > self._header_size
 
     def append(self, line: bytes) -> None:
         """Append one line and fsync it. A line a failed write left half-written
@@ -194,11 +200,12 @@ class ChangeLog:
     def start(self, generation: int) -> None:
         """Begin the log of a new snapshot: only its header line."""
         header = orjson.dumps({GENERATION: generation}) + b"\n"
+        self.size = self._header_size = 0
         with open(self.path, "wb") as handle:
             handle.write(header)
             handle.flush()
             os.fsync(handle.fileno())
-        self.size = len(header)
+        self.size = self._header_size = len(header)
 
     def replay(self, data: dict[str, Any], generation: int | None, store: Path) -> int | None:
         """Apply the logged changes to `data`; None when the log belongs to an
@@ -219,6 +226,7 @@ class ChangeLog:
             if number == 1 and _is_header(changes):
                 if changes[GENERATION] != generation:
                     return None
+                self._header_size = len(line) + 1
                 continue
             if number == 1 and generation is not None:
                 raise StoreFileError(
@@ -244,11 +252,6 @@ class ChangeLog:
         if problem is not None:
             raise StoreFileError(f"store log {self.path} line {number}: {problem}; {advice(store)}")
         return changes  # type: ignore[no-any-return]
-
-    def truncate(self) -> None:
-        with open(self.path, "wb") as handle:
-            os.fsync(handle.fileno())
-        self.size = 0
 
 
 def _is_header(value: Any) -> bool:

@@ -169,7 +169,7 @@ async def test_a_status_word_is_kept(api, code, word):
     assert kept["status"] == word
 
 
-@pytest.mark.parametrize("bad", [7, -1, "0", True, "active", None, 1.5])
+@pytest.mark.parametrize("bad", [7, -1, "0", True, "active", 1.5, [0]])
 async def test_an_unknown_status_is_an_item_error_naming_the_field(api, bad):
     sub = {"resource_id": 1, "channel": "email", "email": "ann@example.com", "status": bad}
     [result] = await api.import_and_finish(
@@ -307,3 +307,89 @@ async def test_a_broken_item_attachment_is_an_item_error_of_the_task(api, data, 
         "error_text": debug.replace("attach[0]", "data[0].attach[0]"),
     }
     assert "profile_id" in results[1]
+
+
+# -- found by a black-box review ------------------------------------------------------
+
+
+async def test_a_data_phone_is_one_more_canonical_phone_whatever_the_matching(api):
+    body = {"db_id": 1, "data": {"email": "b6@example.com", "phone": "+7 (900) 000-00-66"}}
+    await ok_body(api, "profiles/import", body)
+    profile = await stored(api, matching="phone", phone="79000000066")
+    assert (profile["email"], profile["phones"]) == ("b6@example.com", ["+79000000066"])
+    assert "phone" not in profile
+
+
+async def test_a_data_phone_with_letters_is_an_item_error(api):
+    body = {"workflow_id": 1, "email": "a@example.com", "data": {"phone": "abc"}}
+    answer = await api.call("workflows/import_and_start", body)
+    assert answer.body["error_debug"] == f'data.phone: {INVALID_PHONE}: "abc"'
+
+
+async def test_phones_written_twice_are_kept_once_and_numbers_are_phones(api):
+    phones = ["79001239999", "+7 900 123 99 99", 79001230000]
+    await ok_body(
+        api, "profiles/import", {"db_id": 1, "email": "a@example.com", "data": {"phones": phones}}
+    )
+    assert (await stored(api, email="a@example.com"))["phones"] == ["+79001239999", "+79001230000"]
+
+
+@pytest.mark.parametrize("bad", [True, 7.5, -79001234567, {"n": 1}])
+async def test_a_phone_of_another_type_is_refused_naming_it(api, bad):
+    body = {"db_id": 1, "email": "a@example.com", "data": {"phones": [bad]}}
+    answer = await api.call("profiles/import", body)
+    assert answer.body["error"] == 400
+    assert answer.body["error_debug"].startswith("data.phones[0]: expected a string"), answer.body
+
+
+async def test_a_null_status_is_subscribed_like_an_absent_one(api):
+    sub = {"resource_id": 1, "channel": "email", "email": "ann@example.com", "status": None}
+    await ok_body(
+        api,
+        "profiles/import",
+        {"db_id": 1, "data": {"email": "ann@example.com", "subscriptions": [sub]}},
+    )
+    [kept] = (await stored(api, email="ann@example.com"))["subscriptions"]
+    assert kept["status"] == "subscribed"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [f"DATA:application/pdf;BASE64,{PDF_B64}", f"  data:application/pdf;base64,{PDF_B64} "],
+)
+async def test_a_data_uri_is_read_whatever_the_case_and_surrounding_space(api, data):
+    body = {
+        "workflow_id": 1,
+        "email": "a@example.com",
+        "data": {},
+        "attach": [{"name": "a", "data": data}],
+    }
+    await ok_body(api, "workflows/import_and_start", body)
+    [record] = (await engagements(api))["engagements"]
+    assert record["attach"][0]["mimetype"] == "application/pdf"
+
+
+async def test_a_data_uri_with_a_malformed_mimetype_is_refused(api):
+    attach = [{"name": "a", "data": "data:not a mime;base64,SEVMTE8K"}]
+    body = {"workflow_id": 1, "email": "a@example.com", "data": {}, "attach": attach}
+    answer = await api.call("workflows/import_and_start", body)
+    assert (
+        answer.body["error_debug"] == 'attach[0].data: not a valid data URI: mimetype "not a mime"'
+    )
+
+
+async def test_fixture_subscriptions_are_stored_as_imports_store_them(make_api, tmp_path):
+    profile = {
+        "db_id": 1,
+        "data": {"email": "fx@example.com"},
+        "subscriptions": [
+            {"resource_id": 24, "channel": "whatsapp", "phone": "7 900 111 00 98", "status": 3}
+        ],
+    }
+    api = await make_api()
+    answer = await api.control(
+        "POST", "/_mock/fixtures", json={"accounts": [{"name": "default", "profiles": [profile]}]}
+    )
+    assert answer.status == 200, answer.body
+    [sub] = (await stored(api, email="fx@example.com"))["subscriptions"]
+    assert (sub["phone"], sub["status"]) == ("+79001110098", "hardbounced")

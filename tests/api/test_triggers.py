@@ -113,7 +113,11 @@ async def test_an_unknown_trigger_is_not_found(api, method, body):
         (START, {"email": "a@example.com"}, "id"),
         (START, {"id": "five", "email": "a@example.com"}, "id"),
         (IMPORT_AND_START, {"email": "a@example.com", "data": {}}, "trigger_id"),
-        (IMPORT_AND_START, {"trigger_id": "13", "data": {}}, "trigger_id"),
+        (IMPORT_AND_START, {"trigger_id": "thirteen", "data": {}}, "trigger_id"),
+        (START, {"id": "99999999999999999999999999", "email": "a@example.com"}, "id"),
+        (START, {"id": 0, "email": "a@example.com"}, "id"),
+        (START, {"id": "-5", "email": "a@example.com"}, "id"),
+        (IMPORT_BATCH_TASK, {"trigger_id": -5, "data": [{"data": {}}]}, "trigger_id"),
         (START_BATCH, {"trigger_id": 8, "data": []}, "data"),
         (IMPORT_BATCH_TASK, {"trigger_id": 13}, "data"),
     ],
@@ -308,3 +312,37 @@ async def test_a_trigger_task_progresses_by_polls_like_a_workflow_task(api):
     first = await api.call(STATUS, {"task_id": answer["task_id"]})
     assert (first.body["data"]["status"], first.body["data"]["progress"]) == ("processing", 50)
     assert (await engagements(api, trigger_id=13))["total"] == 1
+
+
+@pytest.mark.parametrize(
+    ("method", "field"),
+    [(IMPORT_AND_START, "trigger_id"), (START_BATCH_TASK, "id"), (IMPORT_BATCH, "trigger_id")],
+)
+async def test_every_trigger_id_may_be_a_string_of_digits(api, method, field):
+    await existing(api)
+    body: dict[str, Any] = {field: "13"}
+    if method == IMPORT_AND_START:
+        body.update(email="zaycev@example.com", data={})
+    else:
+        body["data"] = [{"email": "zaycev@example.com"}]
+    await ok_body(api, method, body)
+    if method == START_BATCH_TASK:
+        task_id = (await api.call(method, body)).body["task_id"]
+        await api.run_to_end(task_id)
+    assert (await engagements(api, trigger_id=13))["total"] >= 1
+
+
+async def test_permissive_mode_refuses_ids_it_could_not_store(make_api):
+    api = await make_api(mode="permissive", token="some-new-token")
+    answer = await api.call(START, {"id": "99999999999999999999999999", "email": "a@example.com"})
+    assert answer.body["error"] == 400
+    # The store still takes writes afterwards.
+    await ok_body(api, IMPORT_AND_START, {"trigger_id": 5, "email": "a@example.com", "data": {}})
+
+
+async def test_a_fault_can_match_one_trigger(api):
+    await existing(api)
+    await add_fault(api, match={"trigger_id": 13}, action="error", error=503)
+    refused = await api.call(START, {"id": "13", "email": "zaycev@example.com"})
+    assert refused.body["error"] == 503
+    await ok_body(api, START, {"id": 1, "email": "zaycev@example.com"})

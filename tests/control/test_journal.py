@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from yarl import URL
 
 from tests.conftest import BATCH_TASK, STATUS, TOKEN, ApiClient, person
 from tests.control.control_helpers import (
@@ -525,3 +526,16 @@ async def test_an_entry_shows_the_path_exactly_as_sent_beside_the_method(api):
     )
     # Filtering by the path in normal form still finds it.
     assert [e["id"] for e in await entries(api, path="/api/v1.1/databases/list")] == [entry["id"]]
+
+
+async def test_the_path_filter_finds_percent_encoded_paths_too(api):
+    for path in ("/api/v1.1/data%62ases/list", "/api/v1.1/databases%2Flist"):
+        # As sent: yarl would decode `%62` on its own.
+        url = URL(str(api.http.make_url("/")).rstrip("/") + path, encoded=True)
+        async with api.http.session.post(url, json={"token": api.token}) as response:
+            assert (await response.json())["error"] == 0
+    found = await entries(api, path="/api/v1.1/databases/list")
+    assert [e["path"] for e in found] == [
+        "/api/v1.1/data%62ases/list",
+        "/api/v1.1/databases%2Flist",
+    ]

@@ -492,6 +492,16 @@ def test_malformed_http_is_answered_in_the_vendor_envelope(process):
             "header-without-colon",
             b"POST /api/v1.1/tasks/status HTTP/1.1\r\n" + HOST + b"Bad\r\n\r\n",
         ),
+        (
+            "token-in-an-over-long-request-line",
+            b"POST /api/v1.1/databases/list?token="
+            + TOKEN.encode()
+            + b"&pad="
+            + b"a" * 9000
+            + b" HTTP/1.1\r\n"
+            + HOST
+            + b"\r\n",
+        ),
     ]
     for name, raw in malformed:
         answer = raw_exchange(process.host, process.port, raw, timeout=30)
@@ -500,7 +510,7 @@ def test_malformed_http_is_answered_in_the_vendor_envelope(process):
         assert isinstance(body, dict), (name, answer[:300])
         assert (body["error"], body["error_text"]) == (400, INVALID_REQUEST_TEXT), (name, body)
         assert body["error_debug"], (name, body)
-        assert b"tttttttt" not in answer, name
+        assert b"tttttttt" not in answer and TOKEN.encode() not in answer, name
         assert b"Content-Type: application/json" in answer, (name, answer[:300])
     assert process.alive()
     assert process.crash_lines() == []

@@ -112,22 +112,36 @@ async def test_a_request_whose_changes_a_failed_flush_took_sees_the_failure(tmp_
     assert open_store(path).count_profiles() == 2
 
 
-async def test_a_failed_snapshot_is_written_again_and_the_old_log_never_grows(
-    tmp_path, monkeypatch
-):
+async def test_a_failed_compaction_falls_back_to_the_log(tmp_path, monkeypatch):
+    """Folding the log into a snapshot needs room for a whole snapshot beside
+    the log; when that fails the changes still go to the log."""
     path = tmp_path / "store.json"
     store = await started(path)
     add(store, "a@x.io")
     await store.flush()
     disk_full_once(monkeypatch, SnapshotFile, "write")
     add(store, "b@x.io")
+    await store.flush(compact=True)  # no error: the log took the change
+    store.release()
+    assert open_store(path).count_profiles() == 2
+
+
+async def test_a_failed_required_snapshot_is_an_error_and_is_written_again(tmp_path, monkeypatch):
+    """After a reset the old log can't take changes: only a snapshot will do."""
+    path = tmp_path / "store.json"
+    store = await started(path)
+    add(store, "a@x.io")
+    await store.flush()
+    store.clear()
+    disk_full_once(monkeypatch, SnapshotFile, "write")
+    add(store, "b@x.io")
     with pytest.raises(StoreUnavailable):
-        await store.flush(compact=True)
+        await store.flush()
     add(store, "c@x.io")
-    await store.flush()  # a whole snapshot again, not a line on the old log
+    await store.flush()  # a whole snapshot again, never a line on the old log
     store.release()
     reopened = open_store(path)
-    assert reopened.count_profiles() == 3
+    assert sorted(p["data"]["email"] for p in reopened.profiles()) == ["b@x.io", "c@x.io"]
 
 
 async def test_a_kill_between_the_snapshot_and_the_new_log_keeps_the_snapshot(
