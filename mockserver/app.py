@@ -8,13 +8,15 @@ import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
+from aiohttp.web_urldispatcher import _default_expect_handler
 
 from mockserver.api import API_METHODS
-from mockserver.app_keys import SETTINGS, STATE
+from mockserver.app_keys import SETTINGS, STATE, UPLOADS
 from mockserver.config import Settings
 from mockserver.control import add_control_routes
+from mockserver.envelope import Uploads
 from mockserver.errors import StoreUnavailable
-from mockserver.middleware import admin_token, error_envelope, journal
+from mockserver.middleware import access, error_envelope, journal
 from mockserver.routing import ApiRouter
 from mockserver.state import MockState
 
@@ -24,11 +26,12 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings, state: MockState | None = None) -> web.Application:
     state = state or MockState(settings)
     app = web.Application(
-        middlewares=[journal, error_envelope, admin_token],
+        middlewares=[journal, error_envelope, access],
         client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS] = settings
     app[STATE] = state
+    app[UPLOADS] = Uploads(settings.max_uploading_bytes)
     router = ApiRouter(API_METHODS)
 
     async def vendor_api(request: web.Request) -> web.StreamResponse:
@@ -36,9 +39,19 @@ def create_app(settings: Settings, state: MockState | None = None) -> web.Applic
 
     add_control_routes(app)
     # Last: everything else, so unknown paths get the envelope, never a redirect.
-    app.router.add_route("*", "/{tail:.*}", vendor_api)
+    app.router.add_route("*", "/{tail:.*}", vendor_api, expect_handler=_expect_continue)
     app.cleanup_ctx.append(_background_work)
     return app
+
+
+async def _expect_continue(request: web.Request) -> None:
+    """`Expect: 100-continue`: a body declared over the limit gets no `100
+    Continue`, so the client never uploads it; the handler then refuses it
+    unread (the reference page's body-too-large answer)."""
+    declared = request.content_length
+    if declared is not None and declared > request.app[SETTINGS].max_body_bytes:
+        return
+    await _default_expect_handler(request)
 
 
 async def _background_work(app: web.Application) -> AsyncIterator[None]:

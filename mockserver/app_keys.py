@@ -5,10 +5,12 @@ from __future__ import annotations
 from aiohttp import web
 
 from mockserver.config import Settings
+from mockserver.envelope import Uploads
 from mockserver.state import MockState
 
 SETTINGS = web.AppKey("settings", Settings)
 STATE = web.AppKey("state", MockState)
+UPLOADS = web.AppKey("uploads", Uploads)
 
 # Per-request notes the handlers leave for the journal and the logs.
 API_BODY = web.RequestKey("api_body", dict)

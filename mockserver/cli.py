@@ -25,8 +25,9 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 from mockserver import __version__, heap
 from mockserver.app import create_app
+from mockserver.app_keys import UPLOADS
 from mockserver.config import ConfigError, Settings, add_arguments, load_settings
-from mockserver.journal import mask_secrets
+from mockserver.journal import KNOWN_TOKEN, mask_secrets
 from mockserver.protocol import EnvelopeAppRunner
 from mockserver.schemas import SchemaError, shipped_schemas
 from mockserver.state import MockState
@@ -58,19 +59,23 @@ class ClientErrorsQuiet(logging.Filter):
 
 
 class SecretsMasked(logging.Filter):
-    """Tokens never reach the log: `?token=`, `"token": "…"` and Bearer values are
-    shown as `abcd…` in every line, the access log's request line and tracebacks included."""
+    """Tokens never reach the log: `?token=` (`?%74oken=` too: names are judged
+    decoded), `?access_token=`, `?authorization=Bearer …`, `"token": "…"` and Bearer
+    values, and any query value that is a known token (the admin token, an account's:
+    the request's `KNOWN_TOKEN`), are shown as `abcd…` in every line, the access log's
+    request line and tracebacks included."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         with contextlib.suppress(Exception):  # a malformed call is logging's to report
+            known = KNOWN_TOKEN.get()
             message = record.getMessage()
-            masked = mask_secrets(message)
+            masked = mask_secrets(message, known)
             if masked != message:
                 record.msg, record.args = masked, None
             if record.exc_info and not record.exc_text:
                 record.exc_text = logging.Formatter().formatException(record.exc_info)
             if record.exc_text:
-                record.exc_text = mask_secrets(record.exc_text)
+                record.exc_text = mask_secrets(record.exc_text, known)
         return True
 
 
@@ -169,7 +174,9 @@ async def serve(settings: Settings, state: MockState) -> None:
         app,
         handle_signals=False,
         access_log_format=ACCESS_LOG_FORMAT,
-        shutdown_timeout=30,
+        # What a handler already answering gets to finish (an import between two
+        # slices); well within `docker stop`'s 10 s before its SIGKILL.
+        shutdown_timeout=5,
         # aiohttp closes a connection whose request head has not arrived this long
         # after it connected (or after the previous answer): a client trickling its
         # headers a byte at a time is cut off. The body's deadline is read_body's.
@@ -190,7 +197,12 @@ async def serve(settings: Settings, state: MockState) -> None:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
         await stop.wait()
-        log.info("stopping: finishing in-flight requests and store writes")
+        # Clients still sending a body may never finish it: they are cut off
+        # (one warning each) rather than waited for up to --read-timeout.
+        cut = app[UPLOADS].cut_all()
+        log.info(
+            "stopping: finishing in-flight requests and store writes (%d upload(s) cut off)", cut
+        )
     finally:
         await runner.cleanup()
 

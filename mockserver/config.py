@@ -8,6 +8,7 @@ all come from that list.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
@@ -63,15 +64,18 @@ class Settings:
     mode: AccountMode = AccountMode.STRICT
     http_status: HttpStatusPolicy = HttpStatusPolicy.ALWAYS_200
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
-    max_items: int | None = None
+    max_items: int | None = 100_000  # why this default: api/importing.check_item_count
     read_timeout: float = 30.0
+    max_uploading_bytes: int = 256 * 1024 * 1024
     task_id_format: TaskIdFormat = TaskIdFormat.UUID
     status_names: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_STATUS_NAMES))
     journal_size: int = 1000
     journal_body_limit: int = 64 * 1024
+    journal_max_bytes: int = 64 * 1024 * 1024
     journal_control: bool = False
     admin_token: str | None = None
     log_level: str = "INFO"
+    allowed_hosts: tuple[str, ...] = ()  # Host names served besides loopback (`*`: any)
 
     @property
     def in_memory(self) -> bool:
@@ -95,10 +99,21 @@ def _port(text: str) -> int:
     return value
 
 
+#: The levels `logging` knows by name.
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _log_level(text: str) -> str:
+    level = text.strip().upper()
+    if level not in LOG_LEVELS:
+        raise ValueError(f"expected one of {', '.join(LOG_LEVELS)}")
+    return level
+
+
 def _positive_float(text: str) -> float:
     value = float(text)
-    if value <= 0:
-        raise ValueError(f"must be above 0, got {value}")
+    if not math.isfinite(value) or value <= 0:  # float() reads "nan" and "inf" too
+        raise ValueError(f"must be a finite number above 0, got {value}")
     return value
 
 
@@ -120,6 +135,15 @@ def _bool(text: str) -> bool:
     if lowered in ("0", "false", "no", "off", ""):
         return False
     raise ValueError(f"expected true or false, got {text!r}")
+
+
+def _host_list(text: str) -> tuple[str, ...]:
+    """`altcraft-mock,ci.example` -> the Host names served besides loopback (`*`: any)."""
+    hosts = tuple(part.strip().lower() for part in text.split(",") if part.strip())
+    for host in hosts:
+        if host != "*" and not all(c.isalnum() or c in "-._:[]" for c in host):
+            raise ValueError(f"not a host name or address: {host!r}")
+    return hosts
 
 
 def _fixture_paths(text: str) -> tuple[str, ...]:
@@ -177,11 +201,17 @@ OPTIONS: tuple[Option, ...] = (
         [m.value for m in HttpStatusPolicy],
     ),
     Option("max_body_bytes", _positive_int, "request body limit (default 10 MB)"),
-    Option("max_items", _positive_int, "refuse batches above this many items (default: none)"),
+    Option("max_items", _positive_int, "refuse batches above this many items (default 100000)"),
     Option(
         "read_timeout",
         _positive_float,
         "seconds a client has to send a request's head, then its body (default 30)",
+    ),
+    Option(
+        "max_uploading_bytes",
+        _positive_int,
+        "bytes of request bodies being received at once, all clients together; "
+        "an upload past it is answered 503 (default 256 MB)",
     ),
     Option(
         "task_id_format",
@@ -196,9 +226,20 @@ OPTIONS: tuple[Option, ...] = (
         _positive_int,
         "bodies larger than this many bytes are journaled as a summary (default 65536)",
     ),
+    Option(
+        "journal_max_bytes",
+        _positive_int,
+        "bytes the journal keeps in all, oldest entries dropped first (default 64 MiB)",
+    ),
     Option("journal_control", _bool, "also journal /_mock/ calls (default false)"),
     Option("admin_token", str, "require `Authorization: Bearer TOKEN` on /_mock/ (not health)"),
-    Option("log_level", lambda text: text.upper(), "logging level (default INFO)"),
+    Option("log_level", _log_level, "logging level (default INFO)"),
+    Option(
+        "allowed_hosts",
+        _host_list,
+        "Host names served besides loopback and the bound address, comma-separated; `*` any"
+        " (default: none, or any when bound to 0.0.0.0 / ::)",
+    ),
 )
 
 _OPTIONS_BY_NAME = {option.name: option for option in OPTIONS}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,7 +18,15 @@ import orjson
 from aiohttp import web
 
 from mockserver.config import HttpStatusPolicy
-from mockserver.errors import BODY_TOO_LARGE_DEBUG, OK_TEXT, AltcraftError, InvalidRequest
+from mockserver.errors import (
+    BODY_TOO_LARGE_DEBUG,
+    OK_TEXT,
+    AltcraftError,
+    InvalidRequest,
+    ServiceUnavailable,
+)
+
+log = logging.getLogger(__name__)
 
 JSON_CONTENT_TYPE = "application/json"
 
@@ -36,6 +45,39 @@ MAX_DEPTH = 64
 #: The integer range of the vendor's 64-bit fields; orjson turns integers past 64 bits
 #: into floats without a word, so they are caught here instead.
 INT_MIN, INT_MAX = -(2**63), 2**63 - 1
+
+
+class ClientDisconnected(Exception):
+    """The client went away mid-request: there is no one to answer."""
+
+
+class Uploads:
+    """The request bodies being received, all clients together.
+
+    Their bytes count against one budget, so many uploads trickling in at once
+    cannot take the server's memory (200 clients each holding 9.9 MB of an
+    unfinished body would be 2 GB); a stopping server cuts them all off rather
+    than waiting up to `--read-timeout` for clients that may never finish.
+    """
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.buffered = 0
+        self._transports: set[asyncio.BaseTransport] = set()
+
+    def receiving(self, transport: asyncio.BaseTransport | None) -> None:
+        if transport is not None:
+            self._transports.add(transport)
+
+    def received(self, transport: asyncio.BaseTransport | None) -> None:
+        self._transports.discard(transport)  # type: ignore[arg-type]
+
+    def cut_all(self) -> int:
+        """Close the connection of every upload still being received."""
+        cut = list(self._transports)
+        for transport in cut:
+            transport.close()
+        return len(cut)
 
 
 async def read_body(request: web.Request, limit: int, timeout: float | None = None) -> bytes:
@@ -58,15 +100,25 @@ async def read_body(request: web.Request, limit: int, timeout: float | None = No
         if len(whole) > limit:
             raise InvalidRequest(BODY_TOO_LARGE_DEBUG)
         return whole
-    from mockserver.app_keys import BODY_NOTE, SETTINGS  # app_keys imports the whole state
+    from mockserver.app_keys import BODY_NOTE, SETTINGS, UPLOADS  # app_keys imports the state
 
     if timeout is None:
         settings = request.app.get(SETTINGS)
         timeout = settings.read_timeout if settings is not None else None
+    uploads = request.app.get(UPLOADS) or Uploads(limit)
+    transport = request.transport
+    uploads.receiving(transport)
     received = bytearray()
     try:
         async with asyncio.timeout(timeout):
             async for chunk in content.iter_any():
+                if uploads.buffered + len(chunk) > uploads.budget:
+                    request[BODY_NOTE] = "not read: too many uploads at once"
+                    raise ServiceUnavailable(
+                        f"http: {uploads.budget} bytes of request bodies are being received "
+                        "at once (--max-uploading-bytes); send it again shortly"
+                    )
+                uploads.buffered += len(chunk)
                 received += chunk
                 if len(received) > limit:
                     raise InvalidRequest(BODY_TOO_LARGE_DEBUG)
@@ -75,6 +127,18 @@ async def read_body(request: web.Request, limit: int, timeout: float | None = No
         raise InvalidRequest(
             f"http: request body not received within {timeout:g} s (--read-timeout)"
         ) from None
+    except ConnectionResetError:
+        # The client hung up (or half-closed) before its body was whole: nobody
+        # is left to answer. One line, no traceback (a client's doing).
+        request[BODY_NOTE] = f"client disconnected after {len(received)} bytes: not read"
+        log.warning(
+            "client %s disconnected during its %s %s body after %d bytes",
+            request.remote,
+            request.method,
+            request.path,
+            len(received),
+        )
+        raise ClientDisconnected from None
     except web.RequestPayloadError as exc:
         # A body aiohttp could not read: a Content-Encoding that does not decode, a
         # chunked body that breaks off. The client's fault, answered as such.
@@ -82,6 +146,9 @@ async def read_body(request: web.Request, limit: int, timeout: float | None = No
         cause = exc.__cause__ or exc
         reason = getattr(cause, "message", None) or str(cause)
         raise InvalidRequest(f"http: request body unreadable: {reason}") from None
+    finally:
+        uploads.buffered -= len(received)
+        uploads.received(transport)
     return bytes(received)
 
 

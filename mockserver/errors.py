@@ -117,6 +117,14 @@ class StoreUnavailable(AltcraftError):
     text = SERVICE_UNAVAILABLE_TEXT
 
 
+class InterruptedByReset(AltcraftError):
+    """A synchronous import the control API's reset cut short (the mock's own
+    situation: the real service has no reset); the client may send it again."""
+
+    code = 503
+    text = SERVICE_UNAVAILABLE_TEXT
+
+
 #: The vendor text for a code, for errors a test injects by code alone.
 TEXT_FOR_CODE: dict[int, str] = {
     400: INVALID_REQUEST_TEXT,

@@ -9,13 +9,13 @@ and *which* rules fire; the router and the task engine carry the action out.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from random import Random
 from typing import Any
 
+from mockserver.domain.queries import check_pattern
 from mockserver.errors import text_for_code
 
 
@@ -170,7 +170,7 @@ class FaultBook:
             pattern=spec.get("pattern"),
         )
         if rule.pattern is not None:
-            re.compile(rule.pattern)  # checked by the caller; fail loudly if not
+            check_pattern(rule.pattern, "pattern")  # checked by the caller; fail loudly if not
         self._next_id += 1
         self._rules.append(rule)
         return rule

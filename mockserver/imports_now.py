@@ -13,7 +13,6 @@ is on disk).
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -27,6 +26,8 @@ from mockserver.domain.imports import (
     run_slice,
 )
 from mockserver.domain.items import AttachmentSummary, ItemFailure, PreparedItem
+from mockserver.domain.queries import RegexBudget
+from mockserver.errors import InterruptedByReset
 from mockserver.store.repository import Store
 
 #: Items imported between two chances for other requests to run (about 10 ms
@@ -99,9 +100,16 @@ async def import_now(
     run in between (as a task's step does), so one 10,000-item synchronous batch
     never stalls every other client."""
     outcomes: list[ItemOutcome] = []
+    began = store.reset_mark(job.account.name)
     for start in range(0, len(job.items), SLICE_ITEMS):
         stop = min(len(job.items), start + SLICE_ITEMS)
         async with turns:
+            if store.reset_mark(job.account.name) != began:
+                # The slices before went with the reset; none after it may land.
+                raise InterruptedByReset(
+                    f"data: the mock was reset after {start} of {len(job.items)} items; "
+                    "nothing of this request was kept"
+                )
             done = apply_slice(store, job, start, stop, engagement=engagement, veto=veto)
         outcomes += done.outcomes
     await store.flush()
@@ -139,12 +147,15 @@ def item_veto(fault_plans: Iterable[Mapping[str, Any]]) -> ItemVeto | None:
     plans = [p for p in fault_plans if p["action"] == "fail_items"]
     if not plans:
         return None
-    compiled = [(re.compile(p["pattern"]), ItemFailure(p["error"], p["error_text"])) for p in plans]
+    # Run by `regex` under the `custom_request` time bound (one budget per request or
+    # task step): a match cut short counts as no match, logged once.
+    budget = RegexBudget("fail_items pattern", slashed=False)
+    failures = [(p["pattern"], ItemFailure(p["error"], p["error_text"])) for p in plans]
 
     def veto(item: PreparedItem) -> ItemFailure | None:
         value = item.key.describe() if item.key is not None else item.fields.get("email") or ""
-        for pattern, failure in compiled:
-            if pattern.search(value):
+        for pattern, failure in failures:
+            if budget.search(pattern, value):
                 return failure
         return None
 

@@ -3,9 +3,10 @@
 SPEC §6 / issue 3: every vendor call (and, with `--journal-control`, every
 control call) is recorded: time, method, path, query, headers, parsed body,
 response status and body, the fault applied, the duration. Tokens are masked
-wherever they appear. The journal is a bounded ring (`--journal-size`), and a
-body over `--journal-body-limit` bytes is kept as a summary, so a long CI run
-never grows memory without limit.
+wherever they appear. The journal is a bounded ring (`--journal-size` entries,
+`--journal-max-bytes` bytes in all), and an entry keeps at most
+`--journal-body-limit` bytes of body, of answer and of headers (a summary, or
+the first headers, past it), so a long CI run never grows memory without limit.
 
 Recording is lazy (issue 6: a poller sends thousands of requests a second and
 most entries are never read): an entry keeps what the request arrived with
@@ -19,12 +20,13 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, unquote_plus
 
 import orjson
 
@@ -48,15 +50,65 @@ def token_fingerprint(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()[:16]
 
 
-def masked_query(query: Mapping[str, str]) -> dict[str, str]:
-    """The query string as a mapping (the last of repeated names), `token` masked."""
-    return {key: (mask_token(value) if key == "token" else value) for key, value in query.items()}
+#: A query parameter, header or JSON member whose name says it holds a secret
+#: (`token`, `access_token`, `admin_token`, `authorization`, `api_key`, ...).
+_SECRET_NAME = re.compile(r"token|secret|passw|authori[sz]ation|api[-_]?key|cookie", re.I)
+_BEARER = re.compile(r"\s*bearer\s+(\S.*)", re.I | re.S)
+
+#: The answered request's "is this a known token?" (the admin token, an account's
+#: token), set by the access middleware in the request's task: `serve`'s log filter
+#: masks a query value equal to one whatever the parameter is called.
+KNOWN_TOKEN: ContextVar[Callable[[str], bool] | None] = ContextVar("known_token", default=None)
+
+
+def is_secret_name(name: str) -> bool:
+    return _SECRET_NAME.search(name) is not None
+
+
+def _secret_value(value: str, known: Callable[[str], bool] | None) -> str | None:
+    """The secret a value carries (`Bearer X` carries X), or None when it carries none
+    that its value alone tells: a known token, or a Bearer credential."""
+    bearer = _BEARER.fullmatch(value)
+    if bearer:
+        return bearer.group(1).strip()
+    stripped = value.strip()
+    if known is not None and stripped and known(stripped):
+        return stripped
+    return None
+
+
+def masked_value(value: str) -> str:
+    """A secret as shown: `abcd…`, a Bearer credential as `Bearer abcd…`."""
+    bearer = _BEARER.fullmatch(value)
+    return f"Bearer {mask_token(bearer.group(1).strip())}" if bearer else mask_token(value)
+
+
+def masked_query(
+    query: Mapping[str, str], known: Callable[[str], bool] | None = None
+) -> dict[str, str]:
+    """The query string as a mapping (the last of repeated names), secrets masked: by
+    the (decoded) name, a Bearer value, or a value that is a `known` token."""
+    return {
+        key: (
+            masked_value(value)
+            if is_secret_name(key) or _secret_value(value, known) is not None
+            else value
+        )
+        for key, value in query.items()
+    }
+
+
+def known_values(query: Mapping[str, str], known: Callable[[str], bool]) -> frozenset[str]:
+    """The values of a query that are known tokens (checked when the request arrives:
+    a token reset drops is still masked in the entries it left)."""
+    values = (value.strip() for value in query.values())
+    return frozenset(value for value in values if value and known(value))
 
 
 def masked_headers(headers: Mapping[str, str]) -> dict[str, str]:
     shown = {}
     for name, value in headers.items():
-        if name.lower() in MASKED_HEADERS:
+        if name.lower() in MASKED_HEADERS or is_secret_name(name):
             scheme, _, secret = value.partition(" ")
             value = f"{scheme} {mask_token(secret)}" if secret else mask_token(value)
         shown[str(name)] = value  # header names are `istr`, which orjson does not take as keys
@@ -68,15 +120,42 @@ def masked_headers(headers: Mapping[str, str]) -> dict[str, str]:
 SECRET_KEYS = frozenset({"token", "admin_token"})
 SECRET_LIST_KEYS = frozenset({"tokens"})
 
-_RAW_TOKEN = re.compile(
-    r'((?:^|[?&\s])(?:admin_)?token=|"(?:admin_)?token"\s*:\s*"|(?i:\bbearer)\s+)([^&"\s]+)'
-)
+#: `Bearer X` anywhere in a text.
+_BEARER_TEXT = re.compile(r"((?i:\bbearer)\s+)([^&\"\s]+)")
+#: `"name": "value"` in JSON text (a body that is not JSON, a traceback).
+_JSON_MEMBER = re.compile(r'("([^"\\\s]{1,64})"\s*:\s*")((?:[^"\\]|\\.)*)')
+#: `name=value` in a query string or a form: judged with its percent-escapes decoded,
+#: so `?%74oken=` is the `token` the server reads.
+_PAIR = re.compile(r'((?:^|[?&;\s])([^=&;?\s"#]+)=)([^&;\s"#]*)')
 
 
-def mask_secrets(text: str) -> str:
+def mask_secrets(text: str, known: Callable[[str], bool] | None = None) -> str:
     """Text (a body that is not JSON, a log line) with every token in it masked:
-    `token=` in a query or a form, `"token": "…"` in JSON text, `Bearer …`."""
-    return _RAW_TOKEN.sub(lambda m: m.group(1) + mask_token(m.group(2)), text)
+    `Bearer …`; in JSON text a member with a secret's name (`"token": "…"`); in a
+    query or a form a parameter with a secret's name once decoded (`token=`,
+    `%74oken=`, `access_token=`, `authorization=Bearer%20…`); and any such value
+    that is a `known` token, whatever it is called."""
+    text = _BEARER_TEXT.sub(lambda m: m.group(1) + mask_token(m.group(2)), text)
+    text = _JSON_MEMBER.sub(lambda m: _masked_member_text(m, known), text)
+    return _PAIR.sub(lambda m: _masked_pair(m, known), text)
+
+
+def _masked_member_text(match: re.Match[str], known: Callable[[str], bool] | None) -> str:
+    name, value = match.group(2), match.group(3)
+    if value and (is_secret_name(name) or _secret_value(value, known) is not None):
+        return match.group(1) + masked_value(value)
+    return match.group(0)
+
+
+def _masked_pair(match: re.Match[str], known: Callable[[str], bool] | None) -> str:
+    raw = match.group(3)
+    if not raw:
+        return match.group(0)
+    value = unquote_plus(raw)
+    secret = _secret_value(value, known)
+    if secret is None and is_secret_name(unquote_plus(match.group(2))):
+        secret = value
+    return match.group(0) if secret is None else match.group(1) + mask_token(secret)
 
 
 masked_text = mask_secrets  # the journal's name for it: a body that is not JSON
@@ -108,40 +187,106 @@ def _masked_member(key: str, value: Any) -> Any:
     return _masked_deep(value)
 
 
+#: A summary keeps this many members of an object (the rest: one note member,
+#: CUT_KEY), and this many characters of a string.
+KEPT_OBJECT_KEYS = 100
+KEPT_STRING_CHARS = 256
+CUT_KEY = "…"
+#: What an entry costs beside the bytes it keeps (its Python objects: the entry,
+#: its strings, the header and query views): ~1 KB, measured with a process
+#: (20,000 small entries, read or not, took 1.4-1.5 KB each, their bytes included).
+ENTRY_OVERHEAD_BYTES = 1024
+#: `--journal-max-bytes`' default: entries past it are dropped, oldest first.
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+
+
 def shrink(value: Any, budget: int, size: int | None = None) -> tuple[Any, bool]:
     """`value` if its JSON fits `budget` bytes, else a summary that does.
 
-    Lists are cut to their first few entries with a note of how many were
-    dropped, recursively, so a 10,000-item batch is kept as its top-level
-    fields plus a sample of items.
+    Lists are cut to their first few entries and objects to their first keys,
+    each with a note of how many were dropped, strings to their first 256
+    characters, recursively; and the walk stops where the summary would outgrow
+    `budget`. So a 10,000-item batch is kept as its top-level fields plus a
+    sample of items, an object of 780,000 keys as its first 100, and the walk
+    costs what it keeps, not what the value holds.
     """
     if size is None:
         size = len(orjson.dumps(value, default=str))
     if size <= budget:
         return value, False
-    return _shrunk(value), True
+    return _summary(value, budget, size), True
 
 
-def _shrunk(value: Any) -> Any:
+def _summary(value: Any, budget: int, size: int) -> Any:
+    for share in (budget, budget // 4):  # the walk's estimate is rough for odd text
+        summary = _shrunk(value, [share])
+        if len(orjson.dumps(summary, default=str)) <= budget:
+            return summary
+    return f"… {size} bytes not kept"
+
+
+def _shrunk(value: Any, left: list[int]) -> Any:
+    """`value` summarised; `left[0]`: the bytes of JSON it may still take (estimated)."""
     if isinstance(value, list):
-        kept = [_shrunk(entry) for entry in value[:KEPT_LIST_ITEMS]]
-        if len(value) > KEPT_LIST_ITEMS:
-            kept.append(f"… {len(value) - KEPT_LIST_ITEMS} more not kept")
+        left[0] -= 2
+        kept: list[Any] = []
+        for n, entry in enumerate(value):
+            if n == KEPT_LIST_ITEMS or left[0] <= 0:
+                kept.append(f"… {len(value) - n} more not kept")
+                left[0] -= 24
+                break
+            kept.append(_shrunk(entry, left))
+            left[0] -= 1
         return kept
     if isinstance(value, dict):
-        return {key: _shrunk(entry) for key, entry in value.items()}
-    if isinstance(value, str) and len(value) > 256:
-        return value[:256] + f"… ({len(value)} characters)"
+        left[0] -= 2
+        members: dict[str, Any] = {}
+        for n, (key, entry) in enumerate(value.items()):
+            if n == KEPT_OBJECT_KEYS or left[0] <= 0:
+                members[CUT_KEY] = f"{len(value) - n} more keys not kept"
+                left[0] -= 32
+                break
+            name = _cut_text(key, left[0])
+            left[0] -= len(name) + 4
+            members[name] = _shrunk(entry, left)
+        return members
+    if isinstance(value, str):
+        text = _cut_text(value, left[0])
+        left[0] -= len(text) + 2
+        return text
+    left[0] -= 8  # a number, true, false, null
     return value
 
 
-def keep_body(entry: JournalEntry, raw: bytes, body: Any, limit: int) -> None:
-    """A parsed body as the journal shows it: token masked, summarised past `limit`."""
+def _cut_text(text: str, left: int) -> str:
+    keep = max(0, min(KEPT_STRING_CHARS, left))
+    return text if len(text) <= keep else text[:keep] + f"… ({len(text)} characters)"
+
+
+def _frozen(value: Any) -> tuple[orjson.Fragment, int]:
+    """A body or an answer as an entry keeps it, and its size: its JSON bytes, which
+    the journal's answer writes as they are. Kept parsed, 64 KiB of `{},` is ~1.5
+    MB of Python objects; kept as JSON, an entry weighs what it shows."""
+    text = compact(orjson.dumps(value, default=str))
+    return orjson.Fragment(text), len(text)
+
+
+def compact(data: bytes) -> bytes:
+    """`data` in a block of its own size: orjson's output keeps the buffer it was
+    written in (4 KB for a 100-byte answer), which an entry would hold for good."""
+    return memoryview(data).tobytes()
+
+
+def keep_body(entry: JournalEntry, raw: bytes, body: Any, limit: int) -> int:
+    """A parsed body as the journal shows it: token masked, summarised past `limit`,
+    kept as JSON. Answers the bytes kept."""
     # Tokens below the top level: in control bodies, or when the raw body names one twice.
     deep = entry.control or raw.count(b'token"') > 1
-    entry.body, cut = shrink(masked_body(body, deep=deep), limit, len(raw))
+    value, cut = shrink(masked_body(body, deep=deep), limit, len(raw))
+    entry.body, kept = _frozen(value)
     if cut:
-        entry.body_note = f"summarised: {len(raw)} bytes, lists cut"
+        entry.body_note = f"summarised: {len(raw)} bytes, lists and objects cut"
+    return kept
 
 
 def keep_unparsed_body(entry: JournalEntry, raw: bytes) -> None:
@@ -149,22 +294,44 @@ def keep_unparsed_body(entry: JournalEntry, raw: bytes) -> None:
     entry.body = masked_text(raw[:1024].decode("utf-8", errors="replace"))
 
 
-def keep_response(entry: JournalEntry, payload: bytes, limit: int) -> None:
-    """An answer as the journal shows it: its error code, tokens masked, summarised."""
+def keep_response(entry: JournalEntry, payload: bytes, limit: int) -> int:
+    """An answer as the journal shows it: its error code, tokens masked, summarised,
+    kept as JSON. Answers the bytes kept."""
     try:
         value = orjson.loads(payload)
     except orjson.JSONDecodeError:
         entry.response = masked_text(payload[:1024].decode("utf-8", errors="replace"))
         entry.response_note = "not JSON"
-        return
+        return len(entry.response)
     # A control answer may carry an `error` field (a fault rule's code) and still
     # be a success: there, only an error status makes it an error.
     is_error = not entry.control or (entry.status or 0) >= 400
     if is_error and isinstance(value, dict) and isinstance(value.get("error"), int):
         entry.error = value["error"]
-    entry.response, cut = shrink(masked_body(value, deep=entry.control), limit, len(payload))
+    shown, cut = shrink(masked_body(value, deep=entry.control), limit, len(payload))
+    entry.response, kept = _frozen(shown)
     if cut:
-        entry.response_note = f"summarised: {len(payload)} bytes, lists cut"
+        entry.response_note = f"summarised: {len(payload)} bytes, lists and objects cut"
+    return kept
+
+
+def kept_headers(headers: Mapping[str, str], budget: int) -> tuple[Mapping[str, str], int]:
+    """A request's headers as its entry keeps them, and their size in bytes (names
+    and values): the read-only view itself when they fit `budget`, else the first
+    ones that fit and a note member (CUT_KEY) of what was left out. A value is
+    never cut: masking judges it whole."""
+    size = sum(len(name) + len(value) for name, value in headers.items())
+    if size <= budget:
+        return headers, size
+    kept: dict[str, str] = {}
+    left = budget
+    for n, (name, value) in enumerate(headers.items()):
+        left -= len(name) + len(value)
+        if left < 0:
+            kept[CUT_KEY] = f"{len(headers) - n} more headers not kept ({size} bytes in all)"
+            break
+        kept[str(name)] = value
+    return kept, sum(len(name) + len(value) for name, value in kept.items())
 
 
 @dataclass(slots=True)
@@ -175,12 +342,16 @@ class Deferred:
 
     moment: datetime
     query: Mapping[str, str]
+    #: The request's view when they fit the body limit, else a cut copy
+    #: (`kept_headers`): an entry is bounded in bytes, headers included.
     headers: Mapping[str, str]
     #: A vendor call's JSON body within the body limit: parsed again when read
     #: (parsing is deterministic, and the bytes cannot change the way a dict can).
     body: bytes | None = None
     #: An answer within the body limit.
     response: bytes | None = None
+    #: The query values that were known tokens when the request arrived.
+    secrets: frozenset[str] = frozenset()
 
 
 @dataclass(slots=True)
@@ -207,6 +378,8 @@ class JournalEntry:
     control: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
     deferred: Deferred | None = None
+    #: The bytes the entry holds, as `Journal.record` counts them (set when recorded).
+    size: int = 0
 
     def settle(self) -> JournalEntry:
         """Fill in the fields recording deferred (once; every reader comes through here)."""
@@ -214,7 +387,7 @@ class JournalEntry:
         if deferred is None:
             return self
         self.time = iso(deferred.moment)
-        self.query = masked_query(deferred.query)
+        self.query = masked_query(deferred.query, deferred.secrets.__contains__)
         self.headers = masked_headers(deferred.headers)
         if deferred.body is not None:
             try:
@@ -281,10 +454,13 @@ class JournalFilter:
 
 
 class Journal:
-    def __init__(self, size: int, body_limit: int) -> None:
+    def __init__(self, size: int, body_limit: int, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self._entries: deque[JournalEntry] = deque(maxlen=size)
         self._next_id = 1
         self.body_limit = body_limit
+        #: `--journal-max-bytes`: the entries' `size` in all.
+        self.max_bytes = max_bytes
+        self.bytes = 0
         self.dropped = 0
 
     def continue_after(self, entry_id: int) -> None:
@@ -297,9 +473,17 @@ class Journal:
         return entry_id
 
     def record(self, entry: JournalEntry) -> None:
-        if len(self._entries) == self._entries.maxlen:
+        """Keep the entry; drop the oldest past `--journal-size` entries, or past
+        `--journal-max-bytes` bytes in all (the newest entry is always kept)."""
+        entries = self._entries
+        if len(entries) == entries.maxlen:
             self.dropped += 1
-        self._entries.append(entry)
+            self.bytes -= entries[0].size
+        entries.append(entry)
+        self.bytes += entry.size
+        while self.bytes > self.max_bytes and len(entries) > 1:
+            self.bytes -= entries.popleft().size
+            self.dropped += 1
 
     def entries(self, where: JournalFilter, limit: int | None = None) -> list[JournalEntry]:
         # Filters look at settled fields (the time, the answer's error code).
@@ -309,11 +493,13 @@ class Journal:
     def clear(self, accounts: Iterable[str] | None = None) -> None:
         if accounts is None:
             self._entries.clear()
+            self.bytes = 0
             return
         drop = set(accounts)
         kept = [entry for entry in self._entries if entry.account not in drop]
         self._entries.clear()
         self._entries.extend(kept)
+        self.bytes = sum(entry.size for entry in kept)
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -38,6 +38,7 @@ from mockserver.store.fixtures import (
     load_fixtures,
 )
 from mockserver.store.repository import Store
+from mockserver.store.storage import StoreFileError, advice
 from mockserver.tasks.engine import TaskEngine
 from mockserver.tasks.progression import Progression, default_progression, resolve
 
@@ -49,6 +50,7 @@ PERMISSIVE_ACCOUNTS = "permissive_accounts"  # token -> account name
 CREATED_WORKFLOWS = "created_workflows"  # [{account, id, db_id}]
 CREATED_TRIGGERS = "created_triggers"  # [{account, id, db_id}]
 WORKFLOW_ACTIVATION = "workflow_activation"  # [{account, id, is_active}], latest per workflow
+RUNTIME_FIXTURES = "runtime_fixtures"  # [fixture document], as POST /_mock/fixtures loaded them
 
 
 class MockState:
@@ -74,12 +76,22 @@ class MockState:
             settings.task_id_format,
             self.turns,
         )
-        self.journal = Journal(settings.journal_size, settings.journal_body_limit)
+        self.journal = Journal(
+            settings.journal_size, settings.journal_body_limit, settings.journal_max_bytes
+        )
         self._default_override: ProgressionOverride | None = None
         self._workflow_overrides: dict[int, ProgressionOverride] = {}
         self.faults = FaultBook(self.ids.rng)
         self.started = self.clock.monotonic()
-        self._open()
+        try:
+            self._open()
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            # A stored document of another shape (a task, a meta entry): say so.
+            self.store.release()
+            raise StoreFileError(
+                f"store {settings.db} holds a document of an unexpected shape ({exc!r}); "
+                f"{advice(Path(settings.db))}"
+            ) from None
 
     def _open(self) -> None:
         """Bring the store in line with the fixtures and resume unfinished tasks."""
@@ -104,6 +116,10 @@ class MockState:
             session.apply()
 
     def _restore_catalog_changes(self) -> None:
+        for document in self.store.meta(RUNTIME_FIXTURES) or []:
+            # Their profiles are in the store already: only the catalog returns.
+            extra = self._merge_fixture(document, "a run-time fixture stored earlier")
+            self.fixtures.profiles.extend(extra.profiles)
         for token, name in (self.store.meta(PERMISSIVE_ACCOUNTS) or {}).items():
             self._add_permissive_account(token, name)
         for created in self.store.meta(CREATED_WORKFLOWS) or []:
@@ -199,16 +215,26 @@ class MockState:
         found = account.workflows.get(workflow_id)
         if found is None and self.settings.mode is AccountMode.PERMISSIVE:
             found = account.workflows[workflow_id] = self._new_workflow(workflow_id, account)
-            created = list(self.store.meta(CREATED_WORKFLOWS) or [])
-            created.append({"account": account.name, "id": workflow_id, "db_id": found.db_id})
-            self.store.set_meta(CREATED_WORKFLOWS, created)
+            self._remember_created(CREATED_WORKFLOWS, account, workflow_id, found.db_id)
         return found
 
+    def _remember_created(self, key: str, account: Account, new_id: int, db_id: int) -> None:
+        """Store what permissive mode created on first use, so a restart keeps it."""
+        created = list(self.store.meta(key) or [])
+        created.append({"account": account.name, "id": new_id, "db_id": db_id})
+        self.store.set_meta(key, created)
+
     @staticmethod
-    def _new_workflow(workflow_id: int, account: Account) -> Workflow:
-        # (pick) it works on the account's first database (db 1 when none is declared).
+    def _first_database(account: Account) -> int:
+        # (pick) what permissive mode creates works on the account's first
+        # database (db 1 when none is declared).
         db_id = min(account.databases, default=1)
         account.database(db_id)
+        return db_id
+
+    @classmethod
+    def _new_workflow(cls, workflow_id: int, account: Account) -> Workflow:
+        db_id = cls._first_database(account)
         return Workflow(id=workflow_id, name=f"Workflow {workflow_id}", db_id=db_id)
 
     def known_workflow(self, account: Account, workflow_id: int, field: str = "id") -> Workflow:
@@ -239,20 +265,16 @@ class MockState:
         found = account.triggers.get(trigger_id)
         if found is None and self.settings.mode is AccountMode.PERMISSIVE:
             found = account.triggers[trigger_id] = self._new_trigger(trigger_id, account)
-            created = list(self.store.meta(CREATED_TRIGGERS) or [])
-            created.append({"account": account.name, "id": trigger_id, "db_id": found.db_id})
-            self.store.set_meta(CREATED_TRIGGERS, created)
+            self._remember_created(CREATED_TRIGGERS, account, trigger_id, found.db_id)
         if found is None:
             raise TriggerNotFound(f"{field}: no trigger campaign {trigger_id} in this account")
         if not found.is_active:
             raise InvalidRequest(f"{field}: trigger campaign {trigger_id} is not active")
         return found
 
-    @staticmethod
-    def _new_trigger(trigger_id: int, account: Account) -> Trigger:
-        # (pick) as a permissive workflow: the account's first database.
-        db_id = min(account.databases, default=1)
-        account.database(db_id)
+    @classmethod
+    def _new_trigger(cls, trigger_id: int, account: Account) -> Trigger:
+        db_id = cls._first_database(account)
         return Trigger(id=trigger_id, name=f"Trigger {trigger_id}", db_id=db_id)
 
     def set_workflow_active(self, account: Account, workflow_id: int, active: bool) -> Workflow:
@@ -318,10 +340,13 @@ class MockState:
 
     # -- fixtures at run time ------------------------------------------------------
     def add_fixture(self, document: object) -> dict[str, int]:
-        """Merge a fixture document into the running catalog and store its profiles."""
+        """Merge a fixture document into the running catalog and store its profiles.
+
+        The document is stored too, so its accounts, workflows and triggers are
+        there after a restart on a file store, like everything else it changed."""
         extra = FixtureSet()
         add_fixture_document(extra, document, "request body", self.schemas)
-        # Every account is checked before any is added: a refused document loads nothing.
+        # Everything is checked before anything is added: a refused document loads nothing.
         for account in extra.catalog.accounts.values():
             for token in account.tokens:
                 owner = self.catalog.account_for_token(token)
@@ -330,12 +355,28 @@ class MockState:
                         f"fixture request body: a token of {account.name!r} "
                         f"belongs to account {owner.name!r}"
                     )
+        for profile in extra.profiles:
+            profile_id = profile.doc.get("id")
+            if profile_id is not None and self.store.profile_id_taken(profile_id):
+                raise FixtureError(
+                    f"fixture request body: profile id {profile_id!r} exists already "
+                    "(ids are unique across accounts)"
+                )
+        self._merge_fixture(document, "request body")
+        self._seed(extra.profiles)
+        self.fixtures.profiles.extend(extra.profiles)
+        stored = list(self.store.meta(RUNTIME_FIXTURES) or [])
+        self.store.set_meta(RUNTIME_FIXTURES, [*stored, document])
+        return {"accounts": len(extra.catalog.accounts), "profiles": len(extra.profiles)}
+
+    def _merge_fixture(self, document: object, source: str) -> FixtureSet:
+        """Add a fixture document's accounts and geo table to the running catalog."""
+        extra = FixtureSet()
+        add_fixture_document(extra, document, source, self.schemas)
         for account in extra.catalog.accounts.values():
             self.catalog.add_account(account)
         self.catalog.geo += extra.catalog.geo
-        self._seed(extra.profiles)
-        self.fixtures.profiles.extend(extra.profiles)
-        return {"accounts": len(extra.catalog.accounts), "profiles": len(extra.profiles)}
+        return extra
 
     def uptime(self) -> float:
         return self.clock.monotonic() - self.started

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -27,14 +28,36 @@ async def read_control_json(request: web.Request, schema: str | None = None) -> 
     return body
 
 
+#: An integer as a query writes it: ASCII digits, an optional sign, within 64 bits
+#: (`int()` also takes other scripts' digits, `1_000` and spaces around it).
+_INTEGER = re.compile(r"[+-]?[0-9]{1,19}")
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1
+SHOWN_VALUE = 40  # characters of a refused value shown in `error_debug`
+
+
+def shown(raw: str) -> str:
+    """A client's value for an error message: cut, so a 5,000-digit one is not echoed."""
+    if len(raw) <= SHOWN_VALUE:
+        return repr(raw)
+    return f"{raw[:SHOWN_VALUE]!r}… ({len(raw)} characters)"
+
+
+def parse_int(raw: str) -> int | None:
+    """`raw` as a 64-bit integer, or None when it is not one."""
+    if not _INTEGER.fullmatch(raw):
+        return None
+    value = int(raw)
+    return value if INT_MIN <= value <= INT_MAX else None
+
+
 def int_param(query: Mapping[str, str], name: str, minimum: int | None = None) -> int | None:
+    """An integer query parameter (absent or empty: None); anything else is a 400 naming it."""
     raw = query.get(name)
     if raw is None or raw == "":
         return None
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidRequest(f"{name}: expected an integer, got {raw!r}") from None
+    value = parse_int(raw)
+    if value is None:
+        raise InvalidRequest(f"{name}: expected an integer, got {shown(raw)}")
     if minimum is not None and value < minimum:
         raise InvalidRequest(f"{name}: must be at least {minimum}, got {value}")
     return value

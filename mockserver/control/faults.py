@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
-
 from aiohttp import web
 
 from mockserver.app_keys import STATE
 from mockserver.control.common import read_control_json
 from mockserver.control.routes import ControlRoute
+from mockserver.domain.queries import check_pattern
+from mockserver.domain.values import ValueProblem
 from mockserver.envelope import json_response
 from mockserver.errors import InvalidRequest, MethodNotFound
 
@@ -18,10 +18,12 @@ NOT_FOUND_TEXT = "Fault not found"
 async def add_fault(request: web.Request) -> web.Response:
     body = await read_control_json(request, "control/fault")
     if "pattern" in body:
+        # The guard `custom_request`'s `$regex` has: no pattern that can backtrack
+        # without end (`(a+)+`), none over 512 characters, none that does not compile.
         try:
-            re.compile(body["pattern"])
-        except re.error as exc:
-            raise InvalidRequest(f"pattern: invalid regular expression: {exc}") from None
+            check_pattern(body["pattern"], "pattern")
+        except ValueProblem as problem:
+            raise InvalidRequest(str(problem)) from None
     rule = request.app[STATE].faults.add(body)
     return json_response(rule.to_public(), status=201)
 

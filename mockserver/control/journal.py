@@ -13,27 +13,42 @@ from aiohttp import web
 
 from mockserver.app_keys import STATE
 from mockserver.clock import iso
-from mockserver.control.common import int_param
+from mockserver.control.common import int_param, parse_int, shown
 from mockserver.control.routes import ControlRoute, QueryParam
 from mockserver.envelope import json_response
 from mockserver.errors import InvalidRequest
 from mockserver.journal import JournalFilter
 from mockserver.paths import normalize_path
 
+#: `2024-05-01T12:00:00.123456+05:30` and a little room: anything longer is no ISO time.
+MAX_ISO_LENGTH = 40
+
 
 def _since(raw: str | None) -> tuple[int | None, str | None]:
     """`since`: an entry id, or an ISO time (any offset) compared as an instant."""
     if not raw:
         return None, None
-    if raw.isdigit():
-        return int(raw), None
+    entry_id = parse_int(raw)
+    if entry_id is not None and entry_id >= 0:
+        return entry_id, None
+    instant = _instant(raw)
+    if instant is None:
+        raise InvalidRequest(f"since: expected an entry id or an ISO time, got {shown(raw)}")
+    return None, instant
+
+
+def _instant(raw: str) -> str | None:
+    """An ISO time (no offset: UTC) in `clock.iso`'s form, or None when it is not one
+    (or, moved to UTC, falls outside the years 1-9999)."""
+    if not raw.isascii() or len(raw) > MAX_ISO_LENGTH:
+        return None
     try:
         moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidRequest(f"since: expected an entry id or an ISO time, got {raw!r}") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return None, iso(moment)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return iso(moment)
+    except (ValueError, OverflowError):
+        return None
 
 
 def _filter(query: dict[str, str]) -> JournalFilter:

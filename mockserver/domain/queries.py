@@ -67,11 +67,21 @@ def check_query(query: Any, where: str = "custom_request") -> None:
 def _check_regex(pattern: Any, where: str) -> None:
     if not isinstance(pattern, str):
         raise ValueProblem(f"{where}: expected a string pattern")
+    body, flags = _split(pattern)
+    check_pattern(pattern, where, body, flags)
+
+
+def check_pattern(pattern: str, where: str, body: str | None = None, flags: str = "") -> None:
+    """The `$regex` guard, for any pattern `regex` runs (a `fail_items` fault's too):
+    ValueProblem naming `where` for a pattern over MAX_PATTERN_CHARS, one that does
+    not compile, or one with an unbounded quantifier inside a repeated group.
+    `body` and `flags`: the pattern as `/body/flags` gave them (else the pattern)."""
     if len(pattern) > MAX_PATTERN_CHARS:
         raise ValueProblem(
             f"{where}: pattern of {len(pattern)} characters, at most {MAX_PATTERN_CHARS}"
         )
-    body, flags = _split(pattern)
+    if body is None:
+        body = pattern
     try:
         _compiled(body, flags)
     except (regex.error, ValueError, OverflowError):
@@ -149,17 +159,23 @@ def _nests_unbounded_quantifier(body: str, flags: str) -> bool:
     return nested(tree, False)
 
 
-class _RegexBudget:
-    """The time one query may spend on `$regex` matches (see the module docstring)."""
+class RegexBudget:
+    """The time one query may spend on `$regex` matches (see the module docstring).
 
-    def __init__(self) -> None:
+    `what` names the patterns in the log line; `slashed=False` takes a pattern as
+    it is (a `fail_items` fault's), never as mongoquery's `/body/flags`."""
+
+    def __init__(self, what: str = "custom_request $regex", *, slashed: bool = True) -> None:
         self.left = QUERY_REGEX_SECONDS
         self.warned = False
+        self.what = what
+        self.slashed = slashed
 
     def search(self, pattern: str, text: str) -> bool:
         if self.left <= 0:
+            self._warn(pattern)
             return False
-        body, flags = _split(pattern)
+        body, flags = _split(pattern) if self.slashed else (pattern, "")
         started = time.perf_counter()  # a CPU-time guard, not the mock's clock
         try:
             compiled = _compiled(body, flags)
@@ -175,7 +191,7 @@ class _RegexBudget:
     def _warn(self, pattern: str) -> None:
         if not self.warned:
             self.warned = True
-            log.warning("custom_request $regex %r cut short by its time bound", pattern[:80])
+            log.warning("%s %r cut short by its time bound", self.what, pattern[:80])
 
 
 class _BoundedQuery(Query):
@@ -183,7 +199,7 @@ class _BoundedQuery(Query):
 
     def __init__(self, definition: Mapping[str, Any]) -> None:
         super().__init__(definition)
-        self._budget = _RegexBudget()
+        self._budget = RegexBudget()
 
     def _regex(self, condition: Any, entry: Any) -> bool:  # mongoquery's `$regex` hook
         if not isinstance(entry, str) or not isinstance(condition, str):

@@ -96,6 +96,7 @@ def add_fixture_document(
                 )
         fixtures.catalog.add_account(account)
         merged = fixtures.catalog.accounts[account.name]
+        _check_profile_ids(fixtures, raw.get("profiles", []), account.name, source)
         for i, profile in enumerate(raw.get("profiles", [])):
             where = f"fixture {source}: accounts[{account.name}].profiles[{i}]"
             data = _typed_fields(
@@ -122,6 +123,24 @@ def _typed_fields(data: Mapping[str, Any], database: Database, where: str) -> di
     except ValueProblem as problem:
         raise FixtureError(str(problem)) from None
     return checked
+
+
+def _check_profile_ids(
+    fixtures: FixtureSet, profiles: list[dict[str, Any]], account: str, source: str
+) -> None:
+    """A profile id names one profile: two fixture profiles (of one account or
+    two) with the same id would answer each other's lookups."""
+    declared = {p.doc["id"]: p.account for p in fixtures.profiles if p.doc.get("id")}
+    for profile in profiles:
+        profile_id = profile.get("id")
+        if profile_id is None:
+            continue
+        if profile_id in declared:
+            raise FixtureError(
+                f"fixture {source}: profile id {profile_id!r} of account {account!r} is "
+                f"declared already (account {declared[profile_id]!r}); ids are unique"
+            )
+        declared[profile_id] = account
 
 
 def _subscriptions(subscriptions: list[dict[str, Any]], where: str) -> list[dict[str, Any]]:

@@ -87,6 +87,10 @@ class Store:
         self._flush_lock = asyncio.Lock()
         # Changed since the last flush: table -> doc id -> doc (None: deleted).
         self._pending: dict[str, dict[str, Any]] = {}
+        # Resets so far, in all and per account: work that began before one
+        # (a synchronous import between two slices) sees it and stops.
+        self._resets = 0
+        self._account_resets: dict[str, int] = {}
         # Changes made so far, and how many of them are on disk: a flush returns
         # once the changes made before it was called are durable, or raises.
         self._changes = 0
@@ -329,8 +333,13 @@ class Store:
         self._put(META, found or self._new_id(META), {"key": key, "value": value})
 
     # -- whole store -----------------------------------------------------------
+    def reset_mark(self, account: str) -> tuple[int, int]:
+        """Changes when the store or this account is reset (see `clear`)."""
+        return self._resets, self._account_resets.get(account, 0)
+
     def clear(self) -> None:
         """Drop every table (reset); fixtures are loaded again by the caller."""
+        self._resets += 1
         self._db.drop_tables()
         self._pending.clear()
         self._changes += 1
@@ -340,6 +349,7 @@ class Store:
 
     def clear_account(self, account: str) -> None:
         """Remove one account's profiles, tasks and engagements (an account reset)."""
+        self._account_resets[account] = self._account_resets.get(account, 0) + 1
         for doc in self._table(TASKS).values():
             if doc.get("account") == account:
                 self._delete_task_parts(doc["task_id"])

@@ -62,6 +62,8 @@ def check_store_path(path: Path) -> Path:
         mode = target.stat().st_mode
     except FileNotFoundError:
         return target
+    except OSError as exc:
+        raise StoreFileError(f"store {path}: {exc.strerror or exc}: --db names a file") from None
     if not stat.S_ISREG(mode):
         kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file"
         raise StoreFileError(f"store {path} is {kind}: --db names a file (new or a store)")
@@ -76,8 +78,15 @@ class StoreLock:
 
     def __init__(self, store: Path) -> None:
         self.path = store.with_name(store.name + ".lock")
-        store.parent.mkdir(parents=True, exist_ok=True)
-        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            store.parent.mkdir(parents=True, exist_ok=True)
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise StoreFileError(
+                f"store {store}: its folder cannot be written ({exc.strerror or exc}): the "
+                "store keeps its files there (snapshot, log, lock); start with --db in a "
+                "writable folder, or --db :memory: to keep nothing"
+            ) from None
         try:
             fcntl.lockf(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:

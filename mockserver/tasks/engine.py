@@ -91,15 +91,31 @@ class TaskEngine:
         self._active.clear()
         self._finished.clear()
         self._rate_started.clear()
+        accounts = self._catalog().accounts
         for doc in self._store.tasks():
             if not TaskStatus(doc["status"]).finished:
                 task = self._load(doc)
+                if task.account not in accounts:
+                    self._orphaned(task)
+                    continue
                 self._active[task.task_id] = task
                 self._start_clock(task)
         if self._active:
             log.info("resuming %d unfinished task(s)", len(self._active))
             self._wakeup.set()
         return len(self._active)
+
+    def _orphaned(self, task: Task) -> None:
+        """A stored task whose account the fixtures no longer declare: it fails,
+        saying so, rather than resuming into an account that is not there."""
+        log.warning(
+            "task %s: account %r is gone from the fixtures: failed", task.task_id, task.account
+        )
+        task.failure = {
+            "error": 500,
+            "error_text": f"the task's account {task.account!r} is not in the fixtures any more",
+        }
+        self._finish(task, TaskStatus.FAILED)
 
     def _start_clock(self, task: Task) -> None:
         if task.progression.mode is ProgressionMode.RATE:
@@ -126,11 +142,15 @@ class TaskEngine:
             fault_plans=list(new.fault_plans),
         )
         self._active[task.task_id] = task
+        # Stored before any of its slices: another request may flush between two
+        # slices of an `instant` task, and a kill then must find the task that
+        # engaged those profiles (it resumes), never engagements of no task. An
+        # instant task that ends before any flush never writes its items.
+        self._store.save_task_items(task.task_id, new.items)
+        self._save(task)
         if task.progression.mode is ProgressionMode.INSTANT:
             await self._process_to_yielding(task, task.total)
         else:
-            self._store.save_task_items(task.task_id, new.items)
-            self._save(task)
             self._start_clock(task)
             if task.progression.mode is ProgressionMode.RATE:
                 self._wakeup.set()

@@ -335,7 +335,7 @@ async def test_sync_batch_unknown_matching_is_the_task_endpoints_400(api):
 async def test_sync_batch_over_the_configured_maximum_is_refused(make_api):
     api = await make_api(max_items=1)
     answer = await api.call(SYNC_BATCH, {"workflow_id": 2, "data": [person(1), person(2)]})
-    assert answer.body == invalid("data: 2 items, more than the configured maximum 1")
+    assert answer.body == invalid("data: 2 items, more than the maximum 1 (--max-items)")
 
 
 # -- workflows/import_and_start -------------------------------------------------------

@@ -301,7 +301,7 @@ async def test_data_not_an_array_is_400(api, value, described):
 async def test_more_items_than_max_items_is_400(make_api):
     api = await make_api(max_items=3)
     answer = await post_json(api, BATCH_TASK, batch(data=[person(n) for n in range(4)]))
-    assert_refused(api, answer, invalid("data: 4 items, more than the configured maximum 3"))
+    assert_refused(api, answer, invalid("data: 4 items, more than the maximum 3 (--max-items)"))
 
 
 async def test_exactly_max_items_is_accepted(make_api):

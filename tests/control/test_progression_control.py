@@ -165,7 +165,7 @@ async def test_runtime_workflow_entry_beats_the_fixture_workflow_progression(mak
         ({"default": {"steps": 2}}, "default.mode: required field is missing"),
         (
             {"workflows": {"two": {"mode": "manual"}}},
-            "workflows: does not match the pattern ^[0-9]+$",
+            "workflows: does not match the pattern ^[0-9]{1,18}$",
         ),
         (
             {"default": {"mode": "polls", "steps": 0}},

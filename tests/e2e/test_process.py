@@ -527,9 +527,20 @@ def test_missing_fixture_fails_start_up_naming_the_path(tmp_path):
     assert "Traceback" not in finished.stderr
 
 
-def test_bad_flag_value_fails_start_up_naming_the_flag(tmp_path):
+@pytest.mark.parametrize(
+    ("flag", "value"),
+    [
+        ("--progression", "sometimes"),
+        ("--rate", "nan"),
+        ("--rate", "inf"),
+        ("--rate", "-inf"),
+        ("--read-timeout", "nan"),
+        ("--log-level", "NOPE"),
+    ],
+)
+def test_bad_flag_value_fails_start_up_naming_the_flag(tmp_path, flag, value):
     finished = subprocess.run(
-        _command(":memory:", "--progression", "sometimes"),
+        _command(":memory:", flag, value),
         capture_output=True,
         text=True,
         timeout=START_TIMEOUT,
@@ -538,6 +549,32 @@ def test_bad_flag_value_fails_start_up_naming_the_flag(tmp_path):
         stdin=subprocess.DEVNULL,
     )
 
-    assert finished.returncode != 0
-    assert "--progression" in finished.stderr
+    assert finished.returncode == 2
+    assert flag in finished.stderr
     assert "Traceback" not in finished.stderr
+
+
+def test_a_store_in_a_folder_that_cannot_be_written_is_refused_naming_it(tmp_path):
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        if os.access(folder, os.W_OK):  # root writes anyway: make the folder a file's
+            folder.chmod(0o755)
+            folder = tmp_path / "a-file"
+            folder.write_text("not a folder")
+        finished = subprocess.run(
+            _command(str(folder / "store.json")),
+            capture_output=True,
+            text=True,
+            timeout=START_TIMEOUT,
+            cwd=tmp_path,
+            env=_clean_env(),
+            stdin=subprocess.DEVNULL,
+        )
+    finally:
+        if folder.is_dir():
+            folder.chmod(0o755)
+    assert finished.returncode == 2
+    assert f"store {folder / 'store.json'}" in finished.stderr
+    assert "cannot start" in finished.stderr and "Traceback" not in finished.stderr

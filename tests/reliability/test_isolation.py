@@ -337,6 +337,55 @@ def test_tokens_are_masked_in_the_log_and_in_the_journal(tmp_path, fixture_file)
 
 
 @pytest.mark.e2e
+def test_tokens_are_masked_whatever_the_query_calls_them(tmp_path, fixture_file):
+    """Issue 17 item 18: a parameter name is judged decoded (`?%74oken=` is the `token`
+    the server reads), secret-looking names (`access_token`, `authorization=Bearer …`)
+    are masked, and so is any query value that is a known token, whatever its name."""
+    args = ("--fixtures", str(fixture_file), "--admin-token", ADMIN, "--journal-control", "true")
+    encoded_alpha = "".join(f"%{byte:02X}" for byte in ALPHA.encode())
+    with ServerProcess(tmp_path, *args, "--log-level", "DEBUG") as server:
+        admin = {"Authorization": f"Bearer {ADMIN}"}
+        vendor = [
+            f"/api/v1.1/databases/list?%74oken={ALPHA}",
+            f"/api/v1.1/databases/list?%74%6F%6B%65%6E={BETA}",
+            f"/api/v1.1/databases/list?token={encoded_alpha}",
+            f"/api/v1.1/databases/list?%74oken={ALPHA}&api_key={BETA}&access_token={ALPHA}",
+        ]
+        for path in vendor:
+            status, answer = server.request("POST", path, {})
+            assert (status, answer["error"]) == (200, 0), (path, answer)  # authenticated
+        control = [
+            f"/_mock/requests?access_token={ADMIN}",
+            f"/_mock/requests?authorization=Bearer%20{ADMIN}",
+            f"/_mock/requests?authorization=Bearer+{ADMIN}",
+            f"/_mock/requests?Authorization=bearer%20{ADMIN}",
+            f"/_mock/faults?x={ADMIN}",
+            f"/_mock/faults?q={ALPHA}&r={BETA}",
+            f"/_mock/faults?q={encoded_alpha}",
+            f"/_mock/faults?%71=%20{BETA}%20",
+            f"/_mock/profiles?%74oken={BETA}",
+        ]
+        for path in control:
+            server.request("GET", path, None, admin)
+            server.request("GET", path)  # refused without the admin token: logged too
+        status, journal = server.request("GET", "/_mock/requests?limit=1000", None, admin)
+        assert status == 200
+        journal_text, log_text = json.dumps(journal, ensure_ascii=False), server.stderr()
+        assert log_text.count("aiohttp.access") >= len(vendor) + 2 * len(control)
+        for secret in (ALPHA, BETA, ADMIN, encoded_alpha):
+            assert secret not in journal_text, secret
+            assert secret not in log_text, secret
+        for shown in (f"%74oken={ALPHA[:4]}…", f"access_token={ADMIN[:4]}…", f"x={ADMIN[:4]}…"):
+            assert shown in log_text, shown
+        masked = [entry["query"] for entry in journal["requests"] if entry["query"]]
+        assert {"access_token": ADMIN[:4] + "…"} in masked
+        assert {"authorization": f"Bearer {ADMIN[:4]}…"} in masked
+        assert {"q": ALPHA[:4] + "…", "r": BETA[:4] + "…"} in masked
+        assert server.crash_lines() == []
+    figure("token-masking-query", secrets=3, requests=len(vendor) + 2 * len(control), leaks=0)
+
+
+@pytest.mark.e2e
 def test_a_raw_request_line_with_a_token_is_not_echoed_in_the_log(tmp_path):
     with ServerProcess(tmp_path) as server:
         answer = raw_exchange(

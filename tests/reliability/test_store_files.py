@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -78,10 +79,12 @@ def test_a_full_disk_loses_no_acknowledged_task_and_recovers_without_a_restart(s
                     else:
                         refused.append(answer)
 
-        filler = fill(small_disk)
         threads = [threading.Thread(target=client, args=(n,)) for n in range(6)]
         for thread in threads:
             thread.start()
+        while len(acknowledged) < 60:  # the clients are under way: now the disk fills
+            time.sleep(0.01)
+        filler = fill(small_disk)
         for thread in threads:
             thread.join()
 
@@ -113,17 +116,23 @@ def test_a_full_disk_loses_no_acknowledged_task_and_recovers_without_a_restart(s
     )
 
 
+def run_cli(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`altcraft-mock ARGS` run to its end (a start that is refused ends at once)."""
+    return subprocess.run(
+        [sys.executable, "-m", "mockserver", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=clean_env(),
+        cwd=workdir,
+        check=False,
+    )
+
+
 def test_a_second_server_on_the_same_store_refuses_to_start(tmp_path):
     db = tmp_path / "store.json"
     with ServerProcess(tmp_path, db=str(db)) as first:
-        second = subprocess.run(
-            [sys.executable, "-m", "mockserver", "serve", "--port", "0", "--db", str(db)],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            env=clean_env(),
-            cwd=tmp_path,
-        )
+        second = run_cli(tmp_path, "serve", "--port", "0", "--db", str(db))
         assert second.returncode == 2
         assert str(db) in second.stderr
         assert f"pid {first.proc.pid}" in second.stderr  # type: ignore[union-attr]
@@ -151,14 +160,7 @@ def test_damaged_store_files_refuse_to_start_naming_the_file_and_are_kept(
     if log_lines is not None:
         log.write_bytes(b"\n".join(log_lines) + b"\n")
     before = {p: p.read_bytes() for p in (db, log) if p.exists()}
-    started = subprocess.run(
-        [sys.executable, "-m", "mockserver", "serve", "--port", "0", "--db", str(db)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=clean_env(),
-        cwd=tmp_path,
-    )
+    started = run_cli(tmp_path, "serve", "--port", "0", "--db", str(db))
     assert started.returncode == 2, started.stderr
     assert says in started.stderr and "cannot start" in started.stderr
     assert "altcraft-mock repair" in started.stderr
@@ -175,14 +177,7 @@ def test_repair_keeps_copies_and_the_store_then_starts(tmp_path):
     log = db.with_name("store.json.log")
     log.write_bytes(log.read_bytes() + b"garbage in the middle\n" + b'{"meta": {}}\n')
 
-    repaired = subprocess.run(
-        [sys.executable, "-m", "mockserver", "repair", "--db", str(db)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=clean_env(),
-        cwd=tmp_path,
-    )
+    repaired = run_cli(tmp_path, "repair", "--db", str(db))
     assert repaired.returncode == 0, repaired.stderr
     assert "skipped 1 unreadable line(s)" in repaired.stdout
     assert len(list(tmp_path.glob("store.json.broken-*"))) == 1

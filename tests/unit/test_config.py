@@ -48,7 +48,7 @@ def test_defaults_with_nothing_given():
     assert settings.mode is AccountMode.STRICT
     assert settings.http_status is HttpStatusPolicy.ALWAYS_200
     assert settings.max_body_bytes == 10 * 1024 * 1024
-    assert settings.max_items is None
+    assert settings.max_items == 100_000
     assert settings.task_id_format is TaskIdFormat.UUID
     assert dict(settings.status_names) == dict(DEFAULT_STATUS_NAMES)
     assert settings.fixtures == ()
