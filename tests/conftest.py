@@ -108,6 +108,13 @@ class ApiClient:
             return Answer(response.status, await response.json(content_type=None), response.headers)
 
 
+async def ok_body(api: ApiClient, method: str, body: dict[str, Any]) -> dict[str, Any]:
+    """A vendor call that must succeed; its answer's body."""
+    answer = await api.call(method, body)
+    assert answer.body["error"] == 0, answer.body
+    return answer.body
+
+
 ApiClientFactory = Callable[..., Awaitable[ApiClient]]
 
 

@@ -116,10 +116,16 @@ def _launch_only(call: ApiCall) -> ImportOptions:
     return replace(parse_import_options(call.body), existing_only=True)
 
 
-async def _batch_now(call: ApiCall, source: str, options: ImportOptions) -> dict[str, Any]:
-    trigger = _trigger(call, "trigger_id")
+def _batch(call: ApiCall, field: str) -> tuple[Trigger, list[Any]]:
+    """The batch's trigger (named by `field`) and its items, within the item cap."""
+    trigger = _trigger(call, field)
     items = call.body["data"]
     check_item_count(call, len(items))
+    return trigger, items
+
+
+async def _batch_now(call: ApiCall, source: str, options: ImportOptions) -> dict[str, Any]:
+    trigger, items = _batch(call, "trigger_id")
     outcomes = await import_items(
         call,
         call.account.database(trigger.db_id),
@@ -139,9 +145,7 @@ async def _batch_now(call: ApiCall, source: str, options: ImportOptions) -> dict
 async def _batch_task(
     call: ApiCall, source: str, field: str, options: ImportOptions
 ) -> dict[str, Any]:
-    trigger = _trigger(call, field)
-    items = call.body["data"]
-    check_item_count(call, len(items))
+    trigger, items = _batch(call, field)
     task = await call.state.engine.submit(
         NewTask(
             account=call.account,

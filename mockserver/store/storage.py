@@ -275,25 +275,26 @@ def tables_problem(data: Any) -> str | None:
     """Why `data` is not TinyDB's `{table: {doc_id: document}}`, or None."""
     if not isinstance(data, dict):
         return "does not hold a JSON object of tables"
-    for table, docs in data.items():
-        if not isinstance(docs, dict):
-            return f"table {table!r} is not an object of documents"
-        for doc_id, doc in docs.items():
-            if not isinstance(doc, dict):
-                return f"document {doc_id!r} of table {table!r} is not an object"
-    return None
+    return _documents_problem(data, deleted=False)
 
 
 def changes_problem(changes: Any) -> str | None:
     """Why a log line is not `{table: {doc_id: document or null}}`, or None."""
     if not isinstance(changes, dict):
         return "not an object of changed tables"
-    for table, docs in changes.items():
+    return _documents_problem(changes, deleted=True)
+
+
+def _documents_problem(tables: dict[str, Any], *, deleted: bool) -> str | None:
+    """`deleted`: null stands for a deleted document (a log line's)."""
+    for table, docs in tables.items():
         if not isinstance(docs, dict):
             return f"table {table!r} is not an object of documents"
         for doc_id, doc in docs.items():
-            if doc is not None and not isinstance(doc, dict):
-                return f"document {doc_id!r} of table {table!r} is not an object or null"
+            if not isinstance(doc, dict) and not (deleted and doc is None):
+                return f"document {doc_id!r} of table {table!r} is not an object" + (
+                    " or null" if deleted else ""
+                )
     return None
 
 

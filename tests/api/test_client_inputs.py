@@ -14,18 +14,12 @@ import orjson
 import pytest
 
 from mockserver.domain.values import INVALID_PHONE
-from tests.conftest import BATCH_TASK, ApiClient
+from tests.conftest import BATCH_TASK, ApiClient, ok_body
 from tests.control.control_helpers import engagements, profiles
 
 CANONICAL = "+79001234567"
 #: How the same phone arrives: a Java client's bare digits, CRM exports.
 WRITTEN = ["79001234567", "+7 (900) 123-45-67", "7-900-123-45-67", " 7.900.123.45.67", CANONICAL]
-
-
-async def ok_body(api: ApiClient, method: str, body: dict[str, Any]) -> dict[str, Any]:
-    answer = await api.call(method, body)
-    assert answer.body["error"] == 0, answer.body
-    return answer.body
 
 
 async def stored(api: ApiClient, **lookup: Any) -> dict[str, Any]:

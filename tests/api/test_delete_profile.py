@@ -6,21 +6,13 @@ import creates a new one; its engagements stay in the history, marked.
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from tests.conftest import ApiClient
+from tests.conftest import ApiClient, ok_body
 from tests.control.control_helpers import engagements, profiles, reset
 
 DELETE = "profiles/delete"
 NOT_FOUND = "Profile not found"
-
-
-async def ok_body(api: ApiClient, method: str, body: dict[str, Any]) -> dict[str, Any]:
-    answer = await api.call(method, body)
-    assert answer.body["error"] == 0, answer.body
-    return answer.body
 
 
 async def ann(api: ApiClient) -> str:

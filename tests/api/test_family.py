@@ -24,7 +24,7 @@ from mockserver.errors import (
     PROFILE_NOT_FOUND_TEXT,
     WORKFLOW_NOT_FOUND_TEXT,
 )
-from tests.conftest import BATCH_TASK, ApiClient, person
+from tests.conftest import BATCH_TASK, ApiClient, ok_body, person
 
 SYNC_BATCH = "workflows/import_and_start_batch"
 SINGLE = "workflows/import_and_start"
@@ -61,12 +61,6 @@ def workflow_not_found(debug: str) -> dict[str, Any]:
 
 def success(**fields: Any) -> dict[str, Any]:
     return {"error": 0, "error_text": OK_TEXT, **fields}
-
-
-async def ok_body(api: ApiClient, method: str, body: dict[str, Any]) -> dict[str, Any]:
-    answer = await api.call(method, body)
-    assert answer.body["error"] == 0, answer.body
-    return answer.body
 
 
 async def get_profile(api: ApiClient, **key: Any) -> dict[str, Any]:

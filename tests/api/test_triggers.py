@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import STATUS, ApiClient
+from tests.conftest import STATUS, ApiClient, ok_body
 from tests.control.control_helpers import add_fault, engagements, entries, reset, task
 
 START = "campaigns/triggers/start"
@@ -19,12 +19,6 @@ START_BATCH_TASK = "campaigns/triggers/start_batch_task"
 IMPORT_BATCH = "campaigns/triggers/import_and_start_batch"
 IMPORT_BATCH_TASK = "campaigns/triggers/import_and_start_batch_task"
 LIST = "campaigns/triggers/list"
-
-
-async def ok_body(api: ApiClient, method: str, body: dict[str, Any]) -> dict[str, Any]:
-    answer = await api.call(method, body)
-    assert answer.body["error"] == 0, answer.body
-    return answer.body
 
 
 async def existing(api: ApiClient, email: str = "zaycev@example.com") -> str:

@@ -493,15 +493,7 @@ def test_bad_fixture_fails_start_up_naming_the_file(tmp_path, content):
     bad = tmp_path / "broken-fixture.json"
     bad.write_text(content)
 
-    finished = subprocess.run(
-        _command(":memory:", "--fixtures", str(bad)),
-        capture_output=True,
-        text=True,
-        timeout=START_TIMEOUT,
-        cwd=tmp_path,
-        env=_clean_env(),
-        stdin=subprocess.DEVNULL,
-    )
+    finished = _finished(tmp_path, ":memory:", "--fixtures", str(bad))
 
     assert finished.returncode != 0
     assert "listening on" not in finished.stdout
@@ -512,8 +504,17 @@ def test_bad_fixture_fails_start_up_naming_the_file(tmp_path, content):
 def test_missing_fixture_fails_start_up_naming_the_path(tmp_path):
     missing = tmp_path / "no-such-fixture.json"
 
-    finished = subprocess.run(
-        _command(":memory:", "--fixtures", str(missing)),
+    finished = _finished(tmp_path, ":memory:", "--fixtures", str(missing))
+
+    assert finished.returncode != 0
+    assert "no-such-fixture.json" in finished.stderr
+    assert "Traceback" not in finished.stderr
+
+
+def _finished(tmp_path: Path, db: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`serve` run to its end: a start that is refused ends at once."""
+    return subprocess.run(
+        _command(db, *args),
         capture_output=True,
         text=True,
         timeout=START_TIMEOUT,
@@ -521,10 +522,6 @@ def test_missing_fixture_fails_start_up_naming_the_path(tmp_path):
         env=_clean_env(),
         stdin=subprocess.DEVNULL,
     )
-
-    assert finished.returncode != 0
-    assert "no-such-fixture.json" in finished.stderr
-    assert "Traceback" not in finished.stderr
 
 
 @pytest.mark.parametrize(
@@ -539,15 +536,7 @@ def test_missing_fixture_fails_start_up_naming_the_path(tmp_path):
     ],
 )
 def test_bad_flag_value_fails_start_up_naming_the_flag(tmp_path, flag, value):
-    finished = subprocess.run(
-        _command(":memory:", flag, value),
-        capture_output=True,
-        text=True,
-        timeout=START_TIMEOUT,
-        cwd=tmp_path,
-        env=_clean_env(),
-        stdin=subprocess.DEVNULL,
-    )
+    finished = _finished(tmp_path, ":memory:", flag, value)
 
     assert finished.returncode == 2
     assert flag in finished.stderr
@@ -563,15 +552,7 @@ def test_a_store_in_a_folder_that_cannot_be_written_is_refused_naming_it(tmp_pat
             folder.chmod(0o755)
             folder = tmp_path / "a-file"
             folder.write_text("not a folder")
-        finished = subprocess.run(
-            _command(str(folder / "store.json")),
-            capture_output=True,
-            text=True,
-            timeout=START_TIMEOUT,
-            cwd=tmp_path,
-            env=_clean_env(),
-            stdin=subprocess.DEVNULL,
-        )
+        finished = _finished(tmp_path, str(folder / "store.json"))
     finally:
         if folder.is_dir():
             folder.chmod(0o755)

@@ -42,6 +42,18 @@ def figure(test: str, **values: Any) -> None:
             out.write(json.dumps({"test": test, **values}) + "\n")
 
 
+def other_address() -> str | None:
+    """An address of this machine that is not loopback, if it has one (a UDP
+    "connect" only picks the route: nothing is sent)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("10.255.255.255", 1))
+            address = probe.getsockname()[0]
+        except OSError:
+            return None
+    return None if address.startswith("127.") else address
+
+
 def clean_env(**extra: str) -> dict[str, str]:
     """The runner's environment without any ALTCRAFT_MOCK_* setting."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ALTCRAFT_MOCK_")}

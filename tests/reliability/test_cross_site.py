@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import http.server
 import json
-import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,6 +30,7 @@ from tests.reliability.helpers import (
     ServerProcess,
     body_of,
     figure,
+    other_address,
     raw_exchange,
     status_of,
 )
@@ -58,17 +58,6 @@ def get_health(address: str, port: int, host: str | None) -> bytes:
     return exchange(
         address, port, f"GET /_mock/health HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n"
     )
-
-
-def _other_address() -> str | None:
-    """An address of this machine that is not loopback, if it has one."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        try:
-            probe.connect(("10.255.255.255", 1))
-            address = probe.getsockname()[0]
-        except OSError:
-            return None
-    return None if address.startswith("127.") else address
 
 
 # -- the Host ----------------------------------------------------------------------------
@@ -114,7 +103,7 @@ def test_a_host_that_does_not_name_the_server_is_refused_on_every_path(tmp_path)
 def test_bound_to_every_interface_any_host_unless_names_are_given(tmp_path):
     """The Docker image binds 0.0.0.0: a container is reached by its service name.
     Named hosts keep the check, and the machine's own addresses stay served."""
-    other = _other_address()
+    other = other_address()
     with ServerProcess(tmp_path, "--host", "0.0.0.0") as server:
         for host in (EVIL, f"altcraft-mock:{server.port}", "10.9.8.7"):
             assert status_of(get_health("127.0.0.1", server.port, host)) == 200, host

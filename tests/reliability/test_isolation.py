@@ -26,7 +26,7 @@ from mockserver.config import Settings
 from mockserver.control import CONTROL_ROUTES
 from mockserver.middleware import OPEN_CONTROL_PATHS
 from tests.conftest import ApiClient
-from tests.reliability.helpers import ServerProcess, figure, raw_exchange, status_of
+from tests.reliability.helpers import ServerProcess, figure, other_address, raw_exchange, status_of
 
 ALPHA = "alpha-secret-token-1111111111"
 BETA = "beta-secret-token-2222222222"
@@ -178,17 +178,6 @@ async def test_accounts_never_see_each_others_data_through_any_vendor_method(
 # -- binding --------------------------------------------------------------------------------
 
 
-def _other_address() -> str | None:
-    """An address of this machine that is not loopback, if it has one."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        try:
-            probe.connect(("10.255.255.255", 1))
-            address = probe.getsockname()[0]
-        except OSError:
-            return None
-    return None if address.startswith("127.") else address
-
-
 def _reachable(address: str, port: int) -> bool:
     try:
         with socket.create_connection((address, port), timeout=2):
@@ -200,7 +189,7 @@ def _reachable(address: str, port: int) -> bool:
 @pytest.mark.e2e
 def test_the_server_binds_loopback_unless_told(tmp_path):
     assert Settings().host == "127.0.0.1"
-    other = _other_address()
+    other = other_address()
     with ServerProcess(tmp_path) as server:
         assert server.host == "127.0.0.1"
         assert _reachable("127.0.0.1", server.port)
