@@ -36,9 +36,13 @@ bench: $(VENV)/.installed-test
 browser:
 	@sh scripts/ensure-browser.sh
 
+# The walls: style (ruff), types (mypy, zero errors) and the import contracts
+# in pyproject.toml (import-linter: no cycles, no arrow running back up).
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check mockserver tests examples bench
 	$(BIN)/ruff format --check mockserver tests examples bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: $(VENV)/.installed-test
 	$(BIN)/ruff format mockserver tests examples bench

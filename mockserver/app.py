@@ -1,47 +1,62 @@
-"""`create_app(settings)`: the aiohttp application, its middlewares and routes."""
+"""`create_app(settings, backend)`: the aiohttp application, its keys, middlewares,
+routes and background work."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from functools import partial
+from typing import Any
 
 from aiohttp import web
 from aiohttp.web_urldispatcher import _default_expect_handler
 
 from mockserver.api import API_METHODS
-from mockserver.app_keys import SETTINGS, STATE, UPLOADS
+from mockserver.api.router import ApiRouter
+from mockserver.backend import Backend
 from mockserver.config import Settings
-from mockserver.control import add_control_routes
-from mockserver.envelope import Uploads
+from mockserver.control.journal.recorder import journal
+from mockserver.control.table import CONTROL_ROUTES, add_control_routes
 from mockserver.errors import StoreUnavailable
-from mockserver.middleware import access, error_envelope, journal
-from mockserver.routing import ApiRouter
-from mockserver.state import MockState
+from mockserver.http.access import access
+from mockserver.http.body import Uploads
+from mockserver.http.envelope import error_envelope
+from mockserver.keys import BACKEND, OPENAPI, SETTINGS, UPLOADS
+from mockserver.openapi import build_document
 
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings, state: MockState | None = None) -> web.Application:
-    state = state or MockState(settings)
+def create_app(settings: Settings, backend: Backend | None = None) -> web.Application:
+    backend = backend or Backend(settings)
     app = web.Application(
         middlewares=[journal, error_envelope, access],
         client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS] = settings
-    app[STATE] = state
+    app[BACKEND] = backend
     app[UPLOADS] = Uploads(settings.max_uploading_bytes)
+    document: Callable[[], dict[str, Any]] = functools.cache(partial(openapi_document, backend))
+    app[OPENAPI] = document
     router = ApiRouter(API_METHODS)
+    services = backend.api_services()
 
     async def vendor_api(request: web.Request) -> web.StreamResponse:
-        return await router.answer(request.app[STATE], request)
+        return await router.answer(services, request)
 
     add_control_routes(app)
     # Last: everything else, so unknown paths get the envelope, never a redirect.
     app.router.add_route("*", "/{tail:.*}", vendor_api, expect_handler=_expect_continue)
     app.cleanup_ctx.append(_background_work)
     return app
+
+
+def openapi_document(backend: Backend) -> dict[str, Any]:
+    """The OpenAPI document of both route tables (only the app knows them both)."""
+    return build_document(backend.schemas, API_METHODS, CONTROL_ROUTES)
 
 
 async def _expect_continue(request: web.Request) -> None:
@@ -60,18 +75,18 @@ async def _background_work(app: web.Application) -> AsyncIterator[None]:
     A new `--db` gets its first snapshot (with the seed fixtures) here, before
     the server listens: the file is valid from the first moment a client could
     reach the server, even if it is killed before it answers anything."""
-    state = app[STATE]
-    await state.store.flush()
-    worker = asyncio.create_task(state.engine.run_rate_worker(), name="rate-worker")
+    backend = app[BACKEND]
+    await backend.store.flush()
+    worker = asyncio.create_task(backend.engine.run_rate_worker(), name="rate-worker")
     yield
     worker.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await worker
     try:
-        await state.store.flush(compact=True)
+        await backend.store.flush(compact=True)
     except StoreUnavailable as exc:
         # What was acknowledged is on disk already; only the last unacknowledged
         # changes (and the folding of the log into the snapshot) are lost.
         log.error("stopping: the store could not be written at the stop: %s", exc.debug)
     finally:
-        state.store.close()
+        backend.store.close()

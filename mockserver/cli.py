@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import logging
 import signal
@@ -21,62 +20,20 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from aiohttp import web
-from aiohttp.http_exceptions import HttpProcessingError
 
-from mockserver import __version__, heap
+from mockserver import __version__, gc_tuning
 from mockserver.app import create_app
-from mockserver.app_keys import UPLOADS
+from mockserver.backend import Backend
 from mockserver.config import ConfigError, Settings, add_arguments, load_settings
-from mockserver.journal import KNOWN_TOKEN, mask_secrets
-from mockserver.protocol import EnvelopeAppRunner
+from mockserver.http.protocol import EnvelopeAppRunner
+from mockserver.keys import UPLOADS
+from mockserver.logs import ACCESS_LOG_FORMAT, configure_logging
 from mockserver.schemas import SchemaError, shipped_schemas
-from mockserver.state import MockState
 from mockserver.store.fixtures import FixtureError, load_fixtures
 from mockserver.store.repair import repair
 from mockserver.store.storage import StoreFileError
 
 log = logging.getLogger("mockserver")
-
-ACCESS_LOG_FORMAT = '%a "%r" %s %b %Tfs'
-
-
-class ClientErrorsQuiet(logging.Filter):
-    """aiohttp logs a request it cannot parse (no Host, a bad request line, an unknown
-    Content-Encoding, a body that does not decode) as an ERROR with a traceback, as if
-    the server broke. It is the client's fault, already answered 400: one WARNING line
-    without the traceback."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        error = record.exc_info[1] if record.exc_info else None
-        client_error = (HttpProcessingError, web.RequestPayloadError)
-        if record.name == "aiohttp.server" and isinstance(error, client_error):
-            with contextlib.suppress(Exception):  # a log line is never worth a failure
-                reason = " ".join(str(getattr(error, "message", "") or error).split())
-                record.msg, record.args = f"{record.getMessage()}: {reason}", None
-                record.levelno, record.levelname = logging.WARNING, "WARNING"
-                record.exc_info = record.exc_text = None
-        return True
-
-
-class SecretsMasked(logging.Filter):
-    """Tokens never reach the log: `?token=` (`?%74oken=` too: names are judged
-    decoded), `?access_token=`, `?authorization=Bearer …`, `"token": "…"` and Bearer
-    values, and any query value that is a known token (the admin token, an account's:
-    the request's `KNOWN_TOKEN`), are shown as `abcd…` in every line, the access log's
-    request line and tracebacks included."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        with contextlib.suppress(Exception):  # a malformed call is logging's to report
-            known = KNOWN_TOKEN.get()
-            message = record.getMessage()
-            masked = mask_secrets(message, known)
-            if masked != message:
-                record.msg, record.args = masked, None
-            if record.exc_info and not record.exc_text:
-                record.exc_text = logging.Formatter().formatException(record.exc_info)
-            if record.exc_text:
-                record.exc_text = mask_secrets(record.exc_text, known)
-        return True
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -137,23 +94,16 @@ def _serve_command(flags: dict) -> int:
     except ConfigError as exc:
         print(f"altcraft-mock: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=settings.log_level,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(ClientErrorsQuiet())
-        handler.addFilter(SecretsMasked())
+    configure_logging(settings.log_level)
     try:
-        state = MockState(settings)
+        backend = Backend(settings)
     except (FixtureError, SchemaError, StoreFileError) as exc:
         print(f"altcraft-mock: cannot start: {exc}", file=sys.stderr)
         return 2
-    heap.tune_for_server()
-    state.store.on_flushed, state.store.on_cleared = heap.settle, heap.release
+    gc_tuning.tune_for_server()
+    backend.store.on_flushed, backend.store.on_cleared = gc_tuning.settle, gc_tuning.release
     try:
-        asyncio.run(serve(settings, state))
+        asyncio.run(serve(settings, backend))
     except OSError as exc:
         print(
             f"altcraft-mock: cannot listen on {settings.host}:{settings.port}: {exc}",
@@ -163,13 +113,13 @@ def _serve_command(flags: dict) -> int:
     return 0
 
 
-async def serve(settings: Settings, state: MockState) -> None:
+async def serve(settings: Settings, backend: Backend) -> None:
     # Journal ids go on from the ones the stored tasks name (`request_id`), so an
     # entry of this run never passes for the request that created an older task.
-    state.journal.continue_after(
-        max((doc.get("request_id") or 0 for doc in state.store.tasks()), default=0)
+    backend.journal.continue_after(
+        max((doc.get("request_id") or 0 for doc in backend.store.tasks()), default=0)
     )
-    app = create_app(settings, state)
+    app = create_app(settings, backend)
     runner = EnvelopeAppRunner(
         app,
         handle_signals=False,
@@ -234,7 +184,7 @@ def _health_problem(url: str) -> str | None:
 
 def _print_openapi() -> int:
     from mockserver.api import API_METHODS
-    from mockserver.control import CONTROL_ROUTES
+    from mockserver.control.table import CONTROL_ROUTES
     from mockserver.openapi import build_document
 
     document = build_document(shipped_schemas(), API_METHODS, CONTROL_ROUTES)

@@ -17,29 +17,16 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+# Each option's type lives with the code it configures; the settings gather them.
+from mockserver.accounts import AccountMode
+from mockserver.http.answers import HttpStatusPolicy
 from mockserver.ids import TaskIdFormat
+from mockserver.tasks.progression import ProgressionMode
 
 ENV_PREFIX = "ALTCRAFT_MOCK_"
 MEMORY_DB = ":memory:"
 DEFAULT_DB = ".altcraft-mock/store.json"
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024  # the vendor's documented 10 MB
-
-
-class ProgressionMode(StrEnum):
-    POLLS = "polls"
-    INSTANT = "instant"
-    RATE = "rate"
-    MANUAL = "manual"
-
-
-class AccountMode(StrEnum):
-    STRICT = "strict"
-    PERMISSIVE = "permissive"
-
-
-class HttpStatusPolicy(StrEnum):
-    ALWAYS_200 = "always_200"
-    MIRROR = "mirror"
 
 
 #: SPEC §4's status names; a user whose instance says e.g. `success` maps them.

@@ -142,8 +142,9 @@ def text_for_code(code: int) -> str:
     return TEXT_FOR_CODE.get(code, INTERNAL_ERROR_TEXT)
 
 
-class InjectedError(AltcraftError):
-    """An error a fault rule answers with: any code, text and HTTP status."""
+class CodedError(AltcraftError):
+    """An error of any code, text and HTTP status: a fault rule's answer, or an
+    item's failure answered as its one-profile request's error."""
 
     def __init__(
         self,

@@ -14,8 +14,8 @@ from typing import Any
 from urllib.parse import urldefrag, urljoin
 
 from mockserver import __version__
+from mockserver.api.router import API_PREFIX, ApiMethod
 from mockserver.control.routes import ControlRoute
-from mockserver.routing import API_PREFIX, ApiMethod
 from mockserver.schemas import SchemaSet
 
 VENDOR_ERROR_CODES = (400, 401, 403, 404, 405, 429, 500, 503)

@@ -18,10 +18,10 @@ from aiohttp.test_utils import TestClient
 
 from mockserver.api import API_METHODS
 from mockserver.app import create_app
-from mockserver.app_keys import STATE
+from mockserver.backend import Backend
 from mockserver.config import settings_for_tests
+from mockserver.keys import BACKEND
 from mockserver.schemas import shipped_schemas
-from mockserver.state import MockState
 
 pytest_plugins = ["pytester"]
 
@@ -58,8 +58,8 @@ class ApiClient:
         self.token = token
 
     @property
-    def state(self) -> MockState:
-        return self.http.server.app[STATE]
+    def state(self) -> Backend:
+        return self.http.server.app[BACKEND]
 
     async def call(
         self, method: str, body: dict[str, Any] | None = None, *, token: bool = True, **kwargs: Any

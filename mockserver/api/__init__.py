@@ -1,7 +1,7 @@
 """Vendor endpoints, thin: read, call the domain or engine, answer."""
 
 from mockserver.api import databases, profiles, tasks, triggers, workflows
-from mockserver.routing import ApiMethod
+from mockserver.api.router import ApiMethod
 
 API_METHODS: list[ApiMethod] = [
     *workflows.METHODS,

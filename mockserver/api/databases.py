@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from mockserver.api.router import ApiCall, ApiMethod
 from mockserver.api.workflows import DEFAULT_FROM_ID, DEFAULT_LIMIT
 from mockserver.domain.catalog import page_by_id
-from mockserver.envelope import ok
-from mockserver.routing import ApiCall, ApiMethod
+from mockserver.http.answers import ok
 
 LIST = "databases/list"
 

@@ -1,6 +1,6 @@
-"""What the import handlers share: a job for the request, one-profile imports,
-lookups, the item-count check. Thin glue between an `ApiCall` and the
-domain, the store and `imports_now` (the one import path)."""
+"""What the import handlers share: one-profile imports, lookups, launches of existing
+profiles and the item-count check. Thin glue between an `ApiCall` and the import
+path (`importer`)."""
 
 from __future__ import annotations
 
@@ -8,21 +8,15 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from mockserver.app_keys import API_WARNING
+from mockserver.api.router import ApiCall
 from mockserver.domain.catalog import Database
-from mockserver.domain.imports import (
-    Engagement,
-    Imported,
-    ImportJob,
-    ItemOutcome,
-    find_existing,
-    parse_lookup_options,
-    single_outcome,
-)
-from mockserver.domain.items import ImportOptions, ItemContext, PreparedItem, root_item
+from mockserver.domain.importing import Imported, ItemOutcome, single_outcome
+from mockserver.domain.items import ImportOptions, PreparedItem, root_item
 from mockserver.errors import InvalidRequest
-from mockserver.imports_now import engage_now, import_now, item_veto
-from mockserver.routing import ApiCall
+from mockserver.importer.item_failures import item_veto
+from mockserver.importer.options import parse_lookup_options
+from mockserver.keys import notes
+from mockserver.store.engagements import Engagement
 
 log = logging.getLogger(__name__)
 
@@ -36,14 +30,12 @@ def check_item_count(call: ApiCall, count: int) -> None:
     advice warns.
 
     The default bounds what one accepted request costs: a task keeps its items
-    and one result per item, and a status poll answers them all. Without it, a
-    10 MB body of 5.2 million one-character items was accepted, kept ~1.5 GB for
-    its task, stalled everyone ~9 s and answered a 400 MB status. 100,000 keeps
+    and one result per item, and a status poll answers them all. 100,000 keeps
     RELIABILITY.md's promise of 100,000 tiny items. The items are counted once
     parsed: what parsing a body costs depends on its bytes, not its item count,
     and `--max-body-bytes` bounds those (README, `--max-items`: the figures).
     """
-    hard_limit = call.state.settings.max_items
+    hard_limit = call.services.settings.max_items
     if hard_limit is not None and count > hard_limit:
         raise InvalidRequest(
             f"data: {count} items, more than the maximum {hard_limit} (--max-items)"
@@ -52,7 +44,7 @@ def check_item_count(call: ApiCall, count: int) -> None:
         warning = (
             f"data: {count} items, more than the {RECOMMENDED_MAX_ITEMS} the vendor recommends"
         )
-        call.request[API_WARNING] = warning
+        notes(call.request).warning = warning
         log.warning(warning)
 
 
@@ -67,13 +59,13 @@ def engagement(
 ) -> Engagement:
     """How the profiles a call imports or starts are engaged: in a workflow or a
     trigger campaign; `source` names the method."""
-    return Engagement(
-        account=call.account.name,
+    return call.services.importer.engagement(
+        call.account,
+        source,
+        options,
         workflow_id=workflow_id,
         trigger_id=trigger_id,
-        source=source,
-        skip_triggers=options.skip_triggers,
-        details=details or {},
+        details=details,
     )
 
 
@@ -93,22 +85,12 @@ async def import_items(
     single: bool = False,
 ) -> list[ItemOutcome]:
     """Import a request's items now, through the same path as a task's step."""
-    job = ImportJob(
-        account=call.account,
-        database=database,
-        workflow_id=workflow_id,
-        options=options,
-        items=items,
-        geo=call.state.catalog.geo,
-        single=single,
+    importer = call.services.importer
+    job = importer.job(
+        call.account, database, options, items, workflow_id=workflow_id, single=single
     )
-    return await import_now(
-        call.state.store,
-        call.state.turns,
-        job,
-        engagement=engaged,
-        veto=item_veto(call.fault_plans),
-    )
+    veto = item_veto(call.faults.item_failures)
+    return await importer.import_now(job, engagement=engaged, veto=veto)
 
 
 async def import_one(
@@ -136,18 +118,10 @@ async def start_one(call: ApiCall, database: Database, engaged: Engagement) -> s
     """Engage the existing profile the request's key selects (`workflows/start`,
     `campaigns/triggers/start`); 404 when none, nothing is created."""
     item, profile_id = find_one(call, database, parse_lookup_options(call.body))
-    await engage_now(
-        call.state.store,
-        engaged,
-        profile_id,
-        content=item.content,
-        custom_data=item.custom_data,
-        attach=item.attach,
-    )
+    await call.services.importer.engage_now(engaged, profile_id, item)
     return profile_id
 
 
 def find_one(call: ApiCall, database: Database, options: ImportOptions) -> tuple[PreparedItem, str]:
     """The existing profile a lookup selects (404 when none): reads, never writes."""
-    ctx = ItemContext(call.account, database, options, call.state.catalog.geo)
-    return find_existing(call.body, ctx, call.state.store.session(call.account.name))
+    return call.services.importer.find(call.account, database, options, call.body)

@@ -7,16 +7,12 @@ from __future__ import annotations
 from typing import Any
 
 from mockserver.api.importing import check_item_count, find_one, import_items, import_one
-from mockserver.domain.imports import (
-    Imported,
-    ItemOutcome,
-    parse_import_options,
-    parse_lookup_options,
-)
+from mockserver.api.router import ApiCall, ApiMethod
+from mockserver.domain.importing import Imported, ItemOutcome
 from mockserver.domain.profiles import vendor_view
-from mockserver.envelope import ok
 from mockserver.errors import OK_TEXT
-from mockserver.routing import ApiCall, ApiMethod
+from mockserver.http.answers import ok
+from mockserver.importer.options import parse_import_options, parse_lookup_options
 
 IMPORT = "profiles/import"
 IMPORT_BATCH = "profiles/import_batch"
@@ -27,7 +23,7 @@ DELETE = "profiles/delete"
 async def import_profile(call: ApiCall) -> dict[str, Any]:
     """One profile into `db_id`: matching key at the root, `data` the profile."""
     options = parse_import_options(call.body)
-    database = call.state.account_database(call.account, int(call.body["db_id"]))
+    database = call.services.accounts.database(call.account, int(call.body["db_id"]))
     imported = await import_one(call, database, options)
     return ok(profile_id=imported.profile_id)
 
@@ -36,7 +32,7 @@ async def import_batch(call: ApiCall) -> dict[str, Any]:
     """Many flat profiles into `db_id`, matching mode at the root; one result per item."""
     body = call.body
     options = parse_import_options(body)
-    database = call.state.account_database(call.account, int(body["db_id"]))
+    database = call.services.accounts.database(call.account, int(body["db_id"]))
     check_item_count(call, len(body["data"]))
     outcomes = await import_items(call, database, options, body["data"])
     return ok(result=[_batch_result(outcome) for outcome in outcomes])
@@ -57,9 +53,9 @@ async def get_profile(call: ApiCall) -> dict[str, Any]:
     accepted and not used: email and phone matching search every resource.
     """
     options = parse_lookup_options(call.body)
-    database = call.state.account_database(call.account, int(call.body["db_id"]))
+    database = call.services.accounts.database(call.account, int(call.body["db_id"]))
     _, profile_id = find_one(call, database, options)
-    profile = call.state.store.profile(profile_id)
+    profile = call.services.store.profile(profile_id)
     assert profile is not None, profile_id
     return ok(data=vendor_view(profile))
 
@@ -74,10 +70,10 @@ async def delete_profile(call: ApiCall) -> dict[str, Any]:
     The page's answer: `{"data": {"profile_id": ...}, "error": 0, ...}`.
     """
     options = parse_lookup_options(call.body)
-    database = call.state.account_database(call.account, int(call.body["db_id"]))
+    database = call.services.accounts.database(call.account, int(call.body["db_id"]))
     _, profile_id = find_one(call, database, options)
-    call.state.store.delete_profile(profile_id)
-    await call.state.store.flush()
+    call.services.store.delete_profile(profile_id)
+    await call.services.store.flush()
     return ok(data={"profile_id": profile_id})
 
 

@@ -25,12 +25,11 @@ from mockserver.api.importing import (
     recorded_details,
     start_one,
 )
-from mockserver.app_keys import JOURNAL_ID
+from mockserver.api.router import ApiCall, ApiHandler, ApiMethod
 from mockserver.domain.catalog import Trigger, page_by_id
-from mockserver.domain.imports import parse_import_options, parse_lookup_options
 from mockserver.domain.items import ImportOptions
-from mockserver.envelope import ok
-from mockserver.routing import ApiCall, ApiHandler, ApiMethod
+from mockserver.http.answers import ok
+from mockserver.importer.options import parse_import_options, parse_lookup_options
 from mockserver.tasks.engine import NewTask
 
 PREFIX = "campaigns/triggers/"
@@ -51,7 +50,7 @@ DEFAULT_LIMIT = 1000
 
 def _trigger(call: ApiCall, field: str) -> Trigger:
     # `start`'s page types `id` as a string (its example sends a number): both pass.
-    return call.state.active_trigger(call.account, int(call.body[field]), field)
+    return call.services.accounts.active_trigger(call.account, int(call.body[field]), field)
 
 
 async def start(call: ApiCall) -> dict[str, Any]:
@@ -67,7 +66,7 @@ async def start(call: ApiCall) -> dict[str, Any]:
         trigger_id=trigger.id,
         details=recorded_details(call.body, LAUNCH_DETAILS),
     )
-    profile_id = await start_one(call, call.account.database(trigger.db_id), engaged)
+    profile_id = await start_one(call, call.account.ensure_database(trigger.db_id), engaged)
     return ok(profile_id=profile_id)
 
 
@@ -77,7 +76,7 @@ async def import_and_start(call: ApiCall) -> dict[str, Any]:
     options = parse_import_options(call.body)
     imported = await import_one(
         call,
-        call.account.database(trigger.db_id),
+        call.account.ensure_database(trigger.db_id),
         options,
         engaged=engagement(
             call,
@@ -128,7 +127,7 @@ async def _batch_now(call: ApiCall, source: str, options: ImportOptions) -> dict
     trigger, items = _batch(call, "trigger_id")
     outcomes = await import_items(
         call,
-        call.account.database(trigger.db_id),
+        call.account.ensure_database(trigger.db_id),
         options,
         items,
         engaged=engagement(
@@ -146,7 +145,7 @@ async def _batch_task(
     call: ApiCall, source: str, field: str, options: ImportOptions
 ) -> dict[str, Any]:
     trigger, items = _batch(call, field)
-    task = await call.state.engine.submit(
+    task = await call.services.engine.submit(
         NewTask(
             account=call.account,
             workflow_id=None,
@@ -155,9 +154,9 @@ async def _batch_task(
             options=options,
             items=items,
             source=source,
-            progression=call.state.progression_for_trigger(),
-            request_id=call.request.get(JOURNAL_ID),
-            fault_plans=call.fault_plans,
+            progression=call.services.progressions.for_trigger(),
+            request_id=call.journal_id,
+            faults=call.faults,
         )
     )
     return ok(task_id=task.task_id)

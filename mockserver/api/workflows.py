@@ -18,11 +18,10 @@ from mockserver.api.importing import (
     recorded_details,
     start_one,
 )
-from mockserver.app_keys import JOURNAL_ID
+from mockserver.api.router import ApiCall, ApiMethod
 from mockserver.domain.catalog import page_by_id
-from mockserver.domain.imports import parse_import_options, parse_lookup_options
-from mockserver.envelope import ok
-from mockserver.routing import ApiCall, ApiMethod
+from mockserver.http.answers import ok
+from mockserver.importer.options import parse_import_options, parse_lookup_options
 from mockserver.tasks.engine import NewTask
 
 BATCH_TASK = "workflows/import_and_start_batch_task"
@@ -44,13 +43,13 @@ START_DETAILS = ("resource_id", "subscription_filter")
 
 async def import_and_start_batch_task(call: ApiCall) -> dict[str, Any]:
     """Add or update many profiles and engage them; answer at once with a task id."""
-    state, body = call.state, call.body
+    body = call.body
     options = parse_import_options(body)
     items = body["data"]
     check_item_count(call, len(items))
     # JSON Schema counts 1.0 as an integer; ids are stored as ints.
-    workflow = state.active_workflow(call.account, int(body["workflow_id"]))
-    task = await state.engine.submit(
+    workflow = call.services.accounts.active_workflow(call.account, int(body["workflow_id"]))
+    task = await call.services.engine.submit(
         NewTask(
             account=call.account,
             workflow_id=workflow.id,
@@ -58,9 +57,9 @@ async def import_and_start_batch_task(call: ApiCall) -> dict[str, Any]:
             options=options,
             items=items,
             source=BATCH_TASK,
-            progression=state.progression_for(workflow),
-            request_id=call.request.get(JOURNAL_ID),
-            fault_plans=call.fault_plans,
+            progression=call.services.progressions.for_workflow(workflow),
+            request_id=call.journal_id,
+            faults=call.faults,
         )
     )
     return ok(task_id=task.task_id)
@@ -68,14 +67,14 @@ async def import_and_start_batch_task(call: ApiCall) -> dict[str, Any]:
 
 async def import_and_start_batch(call: ApiCall) -> dict[str, Any]:
     """The batch task's request, done before the answer: one result per item, in order."""
-    state, body = call.state, call.body
+    body = call.body
     options = parse_import_options(body)
     items = body["data"]
     check_item_count(call, len(items))
-    workflow = state.active_workflow(call.account, int(body["workflow_id"]))
+    workflow = call.services.accounts.active_workflow(call.account, int(body["workflow_id"]))
     outcomes = await import_items(
         call,
-        call.account.database(workflow.db_id),
+        call.account.ensure_database(workflow.db_id),
         options,
         items,
         workflow_id=workflow.id,
@@ -86,12 +85,12 @@ async def import_and_start_batch(call: ApiCall) -> dict[str, Any]:
 
 async def import_and_start(call: ApiCall) -> dict[str, Any]:
     """One profile (matching key at the root, `data` the profile), imported and engaged."""
-    state, body = call.state, call.body
+    body = call.body
     options = parse_import_options(body)
-    workflow = state.active_workflow(call.account, int(body["workflow_id"]))
+    workflow = call.services.accounts.active_workflow(call.account, int(body["workflow_id"]))
     imported = await import_one(
         call,
-        call.account.database(workflow.db_id),
+        call.account.ensure_database(workflow.db_id),
         options,
         workflow_id=workflow.id,
         engaged=engagement(call, SINGLE, options, workflow_id=workflow.id),
@@ -106,7 +105,7 @@ async def start(call: ApiCall) -> dict[str, Any]:
     as an import with that query would update it: one profile per call.
     """
     body = call.body
-    workflow = call.state.active_workflow(call.account, int(body["id"]), field="id")
+    workflow = call.services.accounts.active_workflow(call.account, int(body["id"]), field="id")
     engaged = engagement(
         call,
         START,
@@ -114,7 +113,7 @@ async def start(call: ApiCall) -> dict[str, Any]:
         workflow_id=workflow.id,
         details=recorded_details(body, START_DETAILS),
     )
-    profile_id = await start_one(call, call.account.database(workflow.db_id), engaged)
+    profile_id = await start_one(call, call.account.ensure_database(workflow.db_id), engaged)
     return ok(profile_id=profile_id)
 
 
@@ -146,8 +145,8 @@ async def deactivate(call: ApiCall) -> dict[str, Any]:
 
 
 async def _set_active(call: ApiCall, active: bool) -> dict[str, Any]:
-    call.state.set_workflow_active(call.account, int(call.body["id"]), active)
-    await call.state.store.flush()
+    call.services.accounts.set_workflow_active(call.account, int(call.body["id"]), active)
+    await call.services.store.flush()
     return ok(data=None)
 
 

@@ -8,9 +8,10 @@ from typing import Any
 
 from aiohttp import web
 
-from mockserver.app_keys import API_BODY, API_RAW_BODY, STATE
-from mockserver.envelope import parse_json_object, read_body
 from mockserver.errors import InvalidRequest
+from mockserver.http.body import read_body
+from mockserver.http.parsing import parse_json_object
+from mockserver.keys import BACKEND, UPLOADS, notes
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 10_000
@@ -18,13 +19,20 @@ MAX_LIMIT = 10_000
 
 async def read_control_json(request: web.Request, schema: str | None = None) -> dict[str, Any]:
     """A control body: optional (empty means `{}`), else a JSON object valid for `schema`."""
-    state = request.app[STATE]
-    raw = await read_body(request, state.settings.max_body_bytes)
-    request[API_RAW_BODY] = raw  # for the journal (--journal-control)
+    backend = request.app[BACKEND]
+    settings = backend.settings
+    raw = await read_body(
+        request,
+        settings.max_body_bytes,
+        timeout=settings.read_timeout,
+        uploads=request.app[UPLOADS],
+    )
+    noted = notes(request)  # for the journal (--journal-control)
+    noted.raw_body = raw
     body = parse_json_object(raw) if raw.strip() else {}
-    request[API_BODY] = body
+    noted.body = body
     if schema is not None:
-        state.schemas[schema].check(body)
+        backend.schemas[schema].check(body)
     return body
 
 

@@ -4,22 +4,22 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from mockserver.app_keys import STATE
 from mockserver.control.common import read_control_json
 from mockserver.control.routes import ControlRoute
-from mockserver.envelope import json_response
 from mockserver.errors import InvalidRequest
+from mockserver.http.answers import json_response
+from mockserver.keys import BACKEND
 from mockserver.store.fixtures import FixtureError
 
 
 async def load_fixture(request: web.Request) -> web.Response:
     body = await read_control_json(request)
-    state = request.app[STATE]
+    backend = request.app[BACKEND]
     try:
-        added = state.add_fixture(body)
+        added = backend.add_fixture(body)
     except FixtureError as exc:
         raise InvalidRequest(str(exc)) from None
-    await state.store.flush()
+    await backend.store.flush()
     return json_response({"status": "ok", **added})
 
 

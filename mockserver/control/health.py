@@ -7,15 +7,15 @@ import os
 from aiohttp import web
 
 from mockserver import __version__
-from mockserver.app_keys import STATE
 from mockserver.control.routes import ControlRoute
-from mockserver.envelope import json_response
+from mockserver.http.answers import json_response
+from mockserver.keys import BACKEND
 
 
 async def health(request: web.Request) -> web.Response:
-    state = request.app[STATE]
-    settings = state.settings
-    write_error = state.store.write_error
+    backend = request.app[BACKEND]
+    settings = backend.settings
+    write_error = backend.store.write_error
     return json_response(
         {
             # A store that cannot be written (no space left) fails the health
@@ -23,14 +23,14 @@ async def health(request: web.Request) -> web.Response:
             "status": "ok" if write_error is None else "failing",
             "store": {"writable": write_error is None, "error": write_error},
             "version": __version__,
-            "uptime_seconds": round(state.uptime(), 3),
+            "uptime_seconds": round(backend.uptime(), 3),
             "pid": os.getpid(),
             "counts": {
-                "accounts": len(state.catalog.accounts),
-                "profiles": state.store.count_profiles(),
-                "tasks": len(state.store.tasks()),
-                "active_tasks": state.engine.active_count(),
-                "engagements": state.store.count_engagements(),
+                "accounts": len(backend.accounts.catalog.accounts),
+                "profiles": backend.store.count_profiles(),
+                "tasks": backend.store.count_tasks(),
+                "active_tasks": backend.engine.active_count(),
+                "engagements": backend.store.count_engagements(),
             },
             "settings": {
                 "mode": settings.mode.value,

@@ -12,11 +12,11 @@ from typing import Any
 
 from aiohttp import web
 
-from mockserver.app_keys import STATE
 from mockserver.control.common import int_param, page
 from mockserver.control.routes import ControlRoute, QueryParam
 from mockserver.domain.values import email_key, phone_key
-from mockserver.envelope import json_response
+from mockserver.http.answers import json_response
+from mockserver.keys import BACKEND
 
 FIELD_PREFIX = "field."
 
@@ -55,17 +55,17 @@ def _scoped(request: web.Request) -> dict[str, str]:
     query = dict(request.query)
     token = query.pop("token", None)
     if token is not None:
-        owner = request.app[STATE].catalog.account_for_token(token)
+        owner = request.app[BACKEND].accounts.for_token(token)
         query["account"] = owner.name if owner is not None else "\0no such account"
     return query
 
 
 async def list_profiles(request: web.Request) -> web.Response:
-    state = request.app[STATE]
+    backend = request.app[BACKEND]
     query = _scoped(request)
     found = (
         profile_view(profile)
-        for profile in state.store.profiles(query.get("account"), int_param(query, "db_id"))
+        for profile in backend.store.profiles(query.get("account"), int_param(query, "db_id"))
         if _profile_matches(profile, query)
     )
     profiles, total = page(found, query)
@@ -73,7 +73,7 @@ async def list_profiles(request: web.Request) -> web.Response:
 
 
 async def list_engagements(request: web.Request) -> web.Response:
-    state = request.app[STATE]
+    backend = request.app[BACKEND]
     query = _scoped(request)
     workflow_id = int_param(query, "workflow_id")
     trigger_id = int_param(query, "trigger_id")
@@ -82,7 +82,7 @@ async def list_engagements(request: web.Request) -> web.Response:
     }
     found = (
         record
-        for record in state.store.engagements()
+        for record in backend.store.engagements()
         if (workflow_id is None or record["workflow_id"] == workflow_id)
         and (trigger_id is None or record.get("trigger_id") == trigger_id)
         and all(record.get(key) == value for key, value in wanted.items())

@@ -4,18 +4,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from mockserver.app_keys import STATE
 from mockserver.control.routes import ControlRoute
-from mockserver.envelope import json_response
+from mockserver.http.answers import json_response
+from mockserver.keys import OPENAPI
 
 
 async def openapi_document(request: web.Request) -> web.Response:
-    from mockserver.api import API_METHODS
-    from mockserver.control import CONTROL_ROUTES
-    from mockserver.openapi import build_document
-
-    state = request.app[STATE]
-    return json_response(build_document(state.schemas, API_METHODS, CONTROL_ROUTES))
+    return json_response(request.app[OPENAPI]())
 
 
 ROUTES = (

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from mockserver.app_keys import STATE
 from mockserver.control.common import read_control_json
 from mockserver.control.routes import ControlRoute
 from mockserver.control.tasks import task_view
 from mockserver.domain.catalog import ProgressionOverride
-from mockserver.envelope import json_response
+from mockserver.http.answers import json_response
+from mockserver.keys import BACKEND
 
 
 def _override(doc: dict) -> ProgressionOverride:
@@ -19,23 +19,23 @@ def _override(doc: dict) -> ProgressionOverride:
 
 async def put_progression(request: web.Request) -> web.Response:
     body = await read_control_json(request, "control/progression")
-    state = request.app[STATE]
-    state.set_progression(
+    backend = request.app[BACKEND]
+    backend.progressions.set(
         _override(body["default"]) if "default" in body else None,
         {int(wid): _override(doc) for wid, doc in (body.get("workflows") or {}).items()},
     )
-    return json_response(state.progression_view())
+    return json_response(backend.progressions.view())
 
 
 async def get_progression(request: web.Request) -> web.Response:
-    return json_response(request.app[STATE].progression_view())
+    return json_response(request.app[BACKEND].progressions.view())
 
 
 async def put_task_progression(request: web.Request) -> web.Response:
     body = await read_control_json(request, "control/task_progression")
-    state = request.app[STATE]
-    progression = state.resolve_progression(_override(body))
-    task = await state.engine.set_progression(request.match_info["task_id"], progression)
+    backend = request.app[BACKEND]
+    progression = backend.progressions.with_override(_override(body))
+    task = await backend.engine.set_progression(request.match_info["task_id"], progression)
     return json_response(task_view(task))
 
 

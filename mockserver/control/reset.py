@@ -4,35 +4,37 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from mockserver.app_keys import STATE
 from mockserver.control.common import read_control_json
 from mockserver.control.routes import ControlRoute
-from mockserver.envelope import json_response
 from mockserver.errors import InvalidRequest
-from mockserver.state import RESET_SCOPES
+from mockserver.http.answers import json_response
+from mockserver.keys import BACKEND
+
+#: What a reset returns to the fixtures, when the request names no scopes.
+RESET_SCOPES = ("data", "journal", "faults", "progression")
 
 
 async def reset(request: web.Request) -> web.Response:
     body = await read_control_json(request, "control/reset")
-    state = request.app[STATE]
+    backend = request.app[BACKEND]
     account = body.get("account")
     if "token" in body:
         # A test run that shares a server resets only its own token's account.
-        owner = state.account_for_token(body["token"])
+        owner = backend.accounts.for_token_or_create(body["token"])
         if owner is None:
             raise InvalidRequest("token: unknown API token")
         account = owner.name
-    if account is not None and account not in state.catalog.accounts:
+    if account is not None and account not in backend.accounts.catalog.accounts:
         raise InvalidRequest(f"account: no account {account!r}")
     scopes = body.get("scopes", RESET_SCOPES)
-    state.reset(scopes, account)
-    await state.store.flush()
+    backend.reset(scopes, account)
+    await backend.store.flush()
     return json_response(
         {
             "status": "ok",
             "scopes": list(scopes),
             "account": account,
-            "profiles": state.store.count_profiles(),
+            "profiles": backend.store.count_profiles(),
         }
     )
 

@@ -10,11 +10,12 @@ from typing import Any
 
 from aiohttp import web
 
-from mockserver.app_keys import STATE
 from mockserver.control.common import read_control_json
+from mockserver.control.faults.rules import public_plans
 from mockserver.control.routes import ControlRoute
-from mockserver.envelope import json_response
 from mockserver.errors import text_for_code
+from mockserver.http.answers import json_response
+from mockserver.keys import BACKEND
 from mockserver.tasks.model import Task
 
 
@@ -35,7 +36,7 @@ def task_view(task: Task, *, with_results: bool = True) -> dict[str, Any]:
         "finished_at": task.finished_at,
         "request_id": task.request_id,
         "failure": task.failure,
-        "fault_plans": task.fault_plans,
+        "fault_plans": public_plans(task.faults),
     }
     if with_results:
         view["results"] = task.result_entries()
@@ -43,27 +44,27 @@ def task_view(task: Task, *, with_results: bool = True) -> dict[str, Any]:
 
 
 async def list_tasks(request: web.Request) -> web.Response:
-    state = request.app[STATE]
     tasks = [
-        task_view(state.engine.get(doc["task_id"]), with_results=False)
-        for doc in state.store.tasks()
+        task_view(task, with_results=False) for task in request.app[BACKEND].engine.all_tasks()
     ]
     return json_response({"tasks": tasks, "total": len(tasks)})
 
 
 async def get_task(request: web.Request) -> web.Response:
-    task = request.app[STATE].engine.get(request.match_info["task_id"])
+    task = request.app[BACKEND].engine.get(request.match_info["task_id"])
     return json_response(task_view(task))
 
 
 async def advance(request: web.Request) -> web.Response:
     body = await read_control_json(request, "control/advance")
-    task = await request.app[STATE].engine.advance(request.match_info["task_id"], body.get("items"))
+    task = await request.app[BACKEND].engine.advance(
+        request.match_info["task_id"], body.get("items")
+    )
     return json_response(task_view(task))
 
 
 async def complete(request: web.Request) -> web.Response:
-    task = await request.app[STATE].engine.complete(request.match_info["task_id"])
+    task = await request.app[BACKEND].engine.complete(request.match_info["task_id"])
     return json_response(task_view(task))
 
 
@@ -71,7 +72,7 @@ async def fail(request: web.Request) -> web.Response:
     body = await read_control_json(request, "control/fail")
     error = body.get("error", 500)
     text = body.get("error_text", text_for_code(error))
-    task = await request.app[STATE].engine.fail(request.match_info["task_id"], error, text)
+    task = await request.app[BACKEND].engine.fail(request.match_info["task_id"], error, text)
     return json_response(task_view(task))
 
 

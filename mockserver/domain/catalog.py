@@ -134,8 +134,8 @@ class Account:
     workflows: dict[int, Workflow] = field(default_factory=dict)
     triggers: dict[int, Trigger] = field(default_factory=dict)
 
-    def database(self, db_id: int) -> Database:
-        """The database a workflow names; one is implied when fixtures omit it."""
+    def ensure_database(self, db_id: int) -> Database:
+        """The database a workflow names, created when the fixtures omit it (implied)."""
         found = self.databases.get(db_id)
         if found is None:
             found = Database(db_id=db_id, name=f"Database {db_id}")

@@ -324,6 +324,7 @@ def prepare_item(raw: Any, where: str, ctx: ItemContext) -> PreparedItem | ItemF
 def _prepare(raw: Any, where: str, ctx: ItemContext) -> PreparedItem:
     if not isinstance(raw, dict):
         raise ValueProblem(f"{where}: expected an object, got {json_type(raw)}")
+    wrapper: Mapping[str, Any]
     if "data" in raw:
         wrapper, profile = raw, raw["data"]
         if not isinstance(profile, dict):

@@ -54,8 +54,8 @@ def find_profile(book: ProfileBook, db_id: int, key: MatchKey) -> str | None:
     one is updated.
     """
     if key.mode is MatchingMode.PROFILE_ID:
-        found = book.get(key.profile_id or "")
-        return found["id"] if found is not None and found["db_id"] == db_id else None
+        stored = book.get(key.profile_id or "")
+        return stored["id"] if stored is not None and stored["db_id"] == db_id else None
     if key.mode is MatchingMode.CUSTOM:
         return _earliest(book, book.ids_by_field(db_id, key.field or "", key.field_value))
 

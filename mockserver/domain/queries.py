@@ -125,8 +125,8 @@ def _nests_unbounded_quantifier(body: str, flags: str) -> bool:
     to the time bound.
     """
     try:  # Python has no public pattern parser; these are its own modules
-        from re import _constants as op
-        from re import _parser
+        from re import _constants as op  # type: ignore[attr-defined]
+        from re import _parser  # type: ignore[attr-defined]
     except ImportError:  # pragma: no cover - a Python without them
         return False
     try:

@@ -100,7 +100,7 @@ def add_fixture_document(
         for i, profile in enumerate(raw.get("profiles", [])):
             where = f"fixture {source}: accounts[{account.name}].profiles[{i}]"
             data = _typed_fields(
-                profile["data"], merged.database(profile["db_id"]), f"{where}.data"
+                profile["data"], merged.ensure_database(profile["db_id"]), f"{where}.data"
             )
             subscriptions = _subscriptions(profile.get("subscriptions") or [], where)
             doc = {**profile, "subscriptions": subscriptions}
@@ -184,7 +184,7 @@ def _account(raw: Mapping[str, Any], source: str) -> Account:
             is_active=wf.get("is_active", True),
             progression=ProgressionOverride(**progression) if progression else None,
         )
-        account.database(wf["db_id"])  # a workflow's database exists, declared or not
+        account.ensure_database(wf["db_id"])  # a workflow's database exists, declared or not
     for trigger in raw.get("triggers", []):
         account.triggers[trigger["id"]] = Trigger(
             id=trigger["id"],
@@ -192,5 +192,5 @@ def _account(raw: Mapping[str, Any], source: str) -> Account:
             db_id=trigger["db_id"],
             is_active=trigger.get("is_active", True),
         )
-        account.database(trigger["db_id"])
+        account.ensure_database(trigger["db_id"])
     return account

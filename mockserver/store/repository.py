@@ -28,10 +28,10 @@ import orjson
 from tinydb import TinyDB
 
 from mockserver.clock import Clock, iso
-from mockserver.domain.imports import engagement_count, engagement_records
 from mockserver.domain.profiles import Profile
 from mockserver.errors import StoreUnavailable
 from mockserver.ids import IdGenerator
+from mockserver.store.engagements import engagement_count, engagement_records
 from mockserver.store.indexes import DatabaseIndex
 from mockserver.store.storage import (
     ChangeLog,
@@ -98,7 +98,7 @@ class Store:
         #: Why the last write failed (None: the store is being written).
         self.write_error: str | None = None
         #: Called after each flush and after a clear (`serve` tunes the garbage
-        #: collector with them: mockserver.heap).
+        #: collector with them: mockserver.gc_tuning).
         self.on_flushed: Callable[[], None] = _nothing
         self.on_cleared: Callable[[], None] = _nothing
         try:
@@ -281,8 +281,11 @@ class Store:
     def task_id_taken(self, task_id: str) -> bool:
         return task_id in self._task_doc
 
-    def tasks(self) -> Iterable[Mapping[str, Any]]:
+    def tasks(self) -> list[Mapping[str, Any]]:
         return list(self._table(TASKS).values())
+
+    def count_tasks(self) -> int:
+        return len(self._table(TASKS))
 
     def save_task(self, doc: dict[str, Any]) -> None:
         doc_id = self._task_doc.get(doc["task_id"])
@@ -496,7 +499,7 @@ class ProfileSession:
         return self._now
 
     def get(self, profile_id: str) -> Profile | None:
-        found = self._created.get(profile_id) or self._replaced.get(profile_id)
+        found: Profile | None = self._created.get(profile_id) or self._replaced.get(profile_id)
         if found is None:
             found = self._store.profile(profile_id)
         if found is None or found["account"] != self.account:

@@ -260,7 +260,7 @@ class ChangeLog:
         problem = None if _is_header(changes) else changes_problem(changes)
         if problem is not None:
             raise StoreFileError(f"store log {self.path} line {number}: {problem}; {advice(store)}")
-        return changes  # type: ignore[no-any-return]
+        return changes
 
 
 def _is_header(value: Any) -> bool:

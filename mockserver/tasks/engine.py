@@ -10,23 +10,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from mockserver.accounts import Accounts
 from mockserver.clock import Clock, iso
-from mockserver.config import ProgressionMode
-from mockserver.domain.catalog import Account, Catalog
-from mockserver.domain.imports import Engagement, ImportJob, ItemVeto, compact_result
+from mockserver.domain.catalog import Account
+from mockserver.domain.importing import ImportJob, ItemVeto, compact_result
 from mockserver.domain.items import ImportOptions
 from mockserver.errors import StoreUnavailable, TaskNotFound
 from mockserver.ids import IdGenerator, TaskIdFormat
-from mockserver.imports_now import SLICE_ITEMS, SliceTurns, apply_slice, item_veto
+from mockserver.importer.item_failures import item_veto
+from mockserver.importer.turns import SLICE_ITEMS
+from mockserver.importer.work import Importer
+from mockserver.store.engagements import Engagement
 from mockserver.store.repository import Store
-from mockserver.tasks.model import Task, TaskStatus
-from mockserver.tasks.progression import Progression
+from mockserver.tasks.model import NO_FAULT_PLANS, FaultPlans, Task, TaskStatus
+from mockserver.tasks.progression import Progression, ProgressionMode
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +58,7 @@ class NewTask:
     source: str
     progression: Progression
     request_id: int | None = None
-    fault_plans: tuple[dict[str, Any], ...] = ()
+    faults: FaultPlans = NO_FAULT_PLANS
     #: A trigger campaign's launch (`campaigns/triggers/*`) instead of a workflow's.
     trigger_id: int | None = None
 
@@ -65,15 +67,15 @@ class TaskEngine:
     def __init__(
         self,
         store: Store,
-        catalog: Callable[[], Catalog],
+        importer: Importer,
+        accounts: Accounts,
         clock: Clock,
         ids: IdGenerator,
         task_id_format: TaskIdFormat,
-        turns: SliceTurns,
     ) -> None:
         self._store = store
-        self._turns = turns
-        self._catalog = catalog
+        self._importer = importer
+        self._accounts = accounts
         self._clock = clock
         self._ids = ids
         self._task_id_format = task_id_format
@@ -91,7 +93,7 @@ class TaskEngine:
         self._active.clear()
         self._finished.clear()
         self._rate_started.clear()
-        accounts = self._catalog().accounts
+        accounts = self._accounts.catalog.accounts
         for doc in self._store.tasks():
             if not TaskStatus(doc["status"]).finished:
                 task = self._load(doc)
@@ -139,7 +141,7 @@ class TaskEngine:
             items=new.items,
             total=len(new.items),
             request_id=new.request_id,
-            fault_plans=list(new.fault_plans),
+            faults=new.faults,
         )
         self._active[task.task_id] = task
         # Stored before any of its slices: another request may flush between two
@@ -193,6 +195,16 @@ class TaskEngine:
         if task is None or (account is not None and task.account != account):
             raise TaskNotFound(f"task_id: no task {task_id!r}")
         return task
+
+    def all_tasks(self) -> list[Task]:
+        """Every stored task, oldest first, as the engine knows it; one that is not in
+        memory is read from its document alone (its items and results stay stored)."""
+        return [
+            self._active.get(doc["task_id"])
+            or self._finished.get(doc["task_id"])
+            or Task.from_doc(dict(doc))
+            for doc in self._store.tasks()
+        ]
 
     async def poll(self, task_id: str, account: str) -> Task:
         """`tasks/status`: in `polls` mode every call is one step (SPEC §5)."""
@@ -265,7 +277,7 @@ class TaskEngine:
             work = self._work_to(task, goal, slice_items)
             finished = False
             while not finished:
-                async with self._turns:
+                async with self._importer.turns:
                     finished = next(work, _FINISHED) is _FINISHED
 
     def _lock(self, task_id: str) -> asyncio.Lock:
@@ -282,15 +294,15 @@ class TaskEngine:
     def _work_to(self, task: Task, target: int, slice_items: int) -> Iterator[None]:
         """Import up to `target`, one unit of work per iteration, then save the task."""
         target = min(task.total, max(target, task.processed))
-        failure = _failure_plan(task)
+        failure = task.faults.task_failure
         if failure is not None:
-            # A `fail_task` fault: the task fails once it reaches the planned progress.
-            fail_at = math.ceil(task.total * failure["at_progress"] / 100)
+            # Planned to fail once it reaches a given progress.
+            fail_at = failure.fail_at(task.total)
             if target >= fail_at:
                 yield from self._slices_to(task, fail_at, slice_items)
                 if not self._is_current(task):
                     return
-                task.failure = {"error": failure["error"], "error_text": failure["error_text"]}
+                task.failure = {"error": failure.error, "error_text": failure.error_text}
                 self._finish(task, TaskStatus.FAILED)
                 return
         yield from self._slices_to(task, target, slice_items)
@@ -309,8 +321,8 @@ class TaskEngine:
         job, engagement, veto = self._job(task)
         while task.processed < target and self._is_current(task):
             stop = min(target, task.processed + slice_items)
-            outcome = apply_slice(
-                self._store, job, task.processed, stop, engagement=engagement, veto=veto
+            outcome = self._importer.apply_slice(
+                job, task.processed, stop, engagement=engagement, veto=veto
             )
             task.results.extend(map(compact_result, outcome.outcomes))
             task.processed = stop
@@ -327,24 +339,23 @@ class TaskEngine:
 
     def _job(self, task: Task) -> tuple[ImportJob, Engagement, ItemVeto | None]:
         """What importing the task's items needs (built once per step, not per slice)."""
-        account = self._catalog().accounts[task.account]
-        job = ImportJob(
-            account=account,
-            database=account.database(task.db_id),
+        account = self._accounts.catalog.accounts[task.account]
+        job = self._importer.job(
+            account,
+            account.ensure_database(task.db_id),
+            task.options,
+            task.items or [],
             workflow_id=task.workflow_id,
-            options=task.options,
-            items=task.items or [],
-            geo=self._catalog().geo,
         )
-        engagement = Engagement(
-            account=task.account,
+        engagement = self._importer.engagement(
+            account,
+            task.source,
+            task.options,
             workflow_id=task.workflow_id,
-            source=task.source,
-            task_id=task.task_id,
-            skip_triggers=task.options.skip_triggers,
             trigger_id=task.trigger_id,
+            task_id=task.task_id,
         )
-        return job, engagement, item_veto(task.fault_plans)
+        return job, engagement, item_veto(task.faults.item_failures)
 
     def _finish(self, task: Task, status: TaskStatus) -> None:
         task.status = status
@@ -413,7 +424,3 @@ class TaskEngine:
             self._locks.pop(task_id, None)
         for task_id in [t.task_id for t in self._finished.values() if t.account == account]:
             del self._finished[task_id]
-
-
-def _failure_plan(task: Task) -> dict[str, Any] | None:
-    return next((p for p in task.fault_plans if p["action"] == "fail_task"), None)

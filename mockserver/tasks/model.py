@@ -7,12 +7,15 @@ The status answer is the reference page's: `{"status", "progress",
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from mockserver.domain.imports import CompactResult, expand_result
+from mockserver.domain.importing import CompactResult, expand_result
 from mockserver.domain.items import ImportOptions
+from mockserver.importer.item_failures import ItemFailurePlan
 from mockserver.tasks.progression import Progression
 
 
@@ -25,6 +28,44 @@ class TaskStatus(StrEnum):
     @property
     def finished(self) -> bool:
         return self in (TaskStatus.COMPLETED, TaskStatus.FAILED)
+
+
+@dataclass(frozen=True, slots=True)
+class TaskFailurePlan:
+    """The task fails once it has processed `at_progress` percent of its items, with
+    `error` / `error_text` as its result (a `fail_task` fault rule, named by `rule`)."""
+
+    rule: str
+    at_progress: int
+    error: int
+    error_text: str
+
+    def fail_at(self, total: int) -> int:
+        """The item count at which the task fails."""
+        return math.ceil(total * self.at_progress / 100)
+
+    def to_doc(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "at_progress": self.at_progress,
+            "error": self.error,
+            "error_text": self.error_text,
+        }
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> TaskFailurePlan:
+        return cls(doc["rule"], doc["at_progress"], doc["error"], doc["error_text"])
+
+
+@dataclass(frozen=True, slots=True)
+class FaultPlans:
+    """What the fault rules that fired for a request leave to the work it starts."""
+
+    task_failure: TaskFailurePlan | None = None
+    item_failures: tuple[ItemFailurePlan, ...] = ()
+
+
+NO_FAULT_PLANS = FaultPlans()
 
 
 @dataclass(slots=True)
@@ -42,14 +83,14 @@ class Task:
     processed: int = 0
     steps_taken: int = 0
     status: TaskStatus = TaskStatus.QUEUED
-    #: One entry per processed item, compact (`domain.imports.compact_result`);
+    #: One entry per processed item, compact (`domain.importing.compact_result`);
     #: `result_entries` gives the answer's form.
     results: list[CompactResult] = field(default_factory=list)
     failure: dict[str, Any] | None = None
     finished_at: str | None = None
     request_id: int | None = None
-    #: Fault plans carried by the task (fail_task / fail_items), kept across restarts.
-    fault_plans: list[dict[str, Any]] = field(default_factory=list)
+    #: What fault rules planned for the task when it was created (kept across restarts).
+    faults: FaultPlans = NO_FAULT_PLANS
     #: How many of `results` the store holds already (results are saved by the
     #: step that adds them, apart from the task's document: `Store.add_task_results`).
     results_saved: int = 0
@@ -102,7 +143,10 @@ class Task:
             "failure": self.failure,
             "finished_at": self.finished_at,
             "request_id": self.request_id,
-            "fault_plans": self.fault_plans,
+            "task_failure": (
+                None if self.faults.task_failure is None else self.faults.task_failure.to_doc()
+            ),
+            "item_failures": [plan.to_doc() for plan in self.faults.item_failures],
         }
 
     @classmethod
@@ -128,5 +172,14 @@ class Task:
             failure=doc.get("failure"),
             finished_at=doc.get("finished_at"),
             request_id=doc.get("request_id"),
-            fault_plans=list(doc.get("fault_plans") or []),
+            faults=FaultPlans(
+                task_failure=(
+                    None
+                    if doc.get("task_failure") is None
+                    else TaskFailurePlan.from_doc(doc["task_failure"])
+                ),
+                item_failures=tuple(
+                    ItemFailurePlan.from_doc(plan) for plan in doc.get("item_failures") or ()
+                ),
+            ),
         )

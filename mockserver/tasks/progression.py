@@ -14,11 +14,19 @@ its workflow's (fixture), else the server default.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
-from mockserver.config import ProgressionMode, Settings
-from mockserver.domain.catalog import ProgressionOverride
+from mockserver.domain.catalog import ProgressionOverride, Workflow
+
+
+class ProgressionMode(StrEnum):
+    POLLS = "polls"
+    INSTANT = "instant"
+    RATE = "rate"
+    MANUAL = "manual"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,10 +52,6 @@ class Progression:
         return cls(ProgressionMode(doc["mode"]), int(doc["steps"]), float(doc["rate"]))
 
 
-def default_progression(settings: Settings) -> Progression:
-    return Progression(settings.progression, settings.steps, settings.rate)
-
-
 def resolve(base: Progression, *overrides: ProgressionOverride | None) -> Progression:
     """The most specific override wins; unset parameters come from `base`."""
     for override in overrides:
@@ -58,3 +62,49 @@ def resolve(base: Progression, *overrides: ProgressionOverride | None) -> Progre
                 override.rate or base.rate,
             )
     return base
+
+
+class Progressions:
+    """Which progression a new task gets: a run-time per-workflow override
+    (`PUT /_mock/progression`) > the workflow's fixture entry > the run-time
+    default > the server's flags (`base`)."""
+
+    def __init__(self, base: Progression) -> None:
+        self._base = base
+        self._default: ProgressionOverride | None = None
+        self._workflows: dict[int, ProgressionOverride] = {}
+
+    def for_workflow(self, workflow: Workflow) -> Progression:
+        return resolve(self.default(), self._workflows.get(workflow.id), workflow.progression)
+
+    def for_trigger(self) -> Progression:
+        """A trigger campaign's task: the run-time default, else the server's flags."""
+        return self.default()
+
+    def default(self) -> Progression:
+        return resolve(self._base, self._default)
+
+    def with_override(self, override: ProgressionOverride) -> Progression:
+        """The override over the default, as one task's progression."""
+        return resolve(self.default(), override)
+
+    def set(
+        self,
+        default: ProgressionOverride | None,
+        workflows: Mapping[int, ProgressionOverride],
+    ) -> None:
+        self._default = default
+        self._workflows = dict(workflows)
+
+    def reset(self) -> None:
+        self.set(None, {})
+
+    def view(self) -> dict[str, object]:
+        """`GET /_mock/progression`: the effective default and per-workflow entries."""
+        return {
+            "default": self.default().to_doc(),
+            "workflows": {
+                str(wid): resolve(self.default(), override).to_doc()
+                for wid, override in sorted(self._workflows.items())
+            },
+        }

@@ -82,7 +82,7 @@ async def test_strict_unknown_token_is_403(make_api):
 async def test_strict_unknown_token_creates_no_account(make_api):
     api = await make_api(mode=AccountMode.STRICT, token="fresh-token")
     await api.call(BATCH_TASK, batch())
-    assert api.state.catalog.account_for_token("fresh-token") is None
+    assert api.state.accounts.catalog.account_for_token("fresh-token") is None
 
 
 async def test_strict_unknown_workflow_is_404(make_api):
@@ -112,10 +112,10 @@ async def test_permissive_unknown_token_can_import(make_api):
 async def test_permissive_unknown_token_gets_its_own_account(make_api):
     api = await make_api(mode=AccountMode.PERMISSIVE, token="fresh-token")
     await api.import_batch([person(1)])
-    account = api.state.catalog.account_for_token("fresh-token")
+    account = api.state.accounts.catalog.account_for_token("fresh-token")
     assert account is not None
     assert account.name != "default"
-    assert api.state.catalog.account_for_token(TOKEN).name == "default"
+    assert api.state.accounts.catalog.account_for_token(TOKEN).name == "default"
 
 
 async def test_permissive_same_unknown_token_keeps_its_account(make_api):
@@ -164,7 +164,7 @@ async def test_permissive_token_in_a_bearer_header_gets_an_account(make_api):
         BATCH_TASK, batch(), token=False, headers={"Authorization": "Bearer header-token"}
     )
     assert answer.body["error"] == 0, answer.body
-    assert api.state.catalog.account_for_token("header-token") is not None
+    assert api.state.accounts.catalog.account_for_token("header-token") is not None
 
 
 async def test_permissive_missing_token_is_still_401(make_api):
@@ -188,7 +188,7 @@ async def test_permissive_unknown_workflow_is_created_on_first_use(make_api):
 async def test_permissive_created_workflow_is_active(make_api):
     api = await make_api(mode=AccountMode.PERMISSIVE)
     await api.import_batch([person(1)], workflow_id=777)
-    workflow = api.state.catalog.account_for_token(TOKEN).workflows[777]
+    workflow = api.state.accounts.catalog.account_for_token(TOKEN).workflows[777]
     assert workflow.is_active is True
 
 
@@ -211,9 +211,9 @@ async def test_permissive_workflow_created_in_one_account_is_not_copied_to_a_new
     """SPEC §2: workflows of one account are invisible to another."""
     api = await make_api(mode=AccountMode.PERMISSIVE)
     await api.import_batch([person(1)], workflow_id=777)
-    assert 777 in api.state.catalog.account_for_token(TOKEN).workflows
+    assert 777 in api.state.accounts.catalog.account_for_token(TOKEN).workflows
     await as_token(api, "fresh-token").import_batch([person(1)], workflow_id=2)
-    fresh = api.state.catalog.account_for_token("fresh-token")
+    fresh = api.state.accounts.catalog.account_for_token("fresh-token")
     assert 777 not in fresh.workflows
 
 

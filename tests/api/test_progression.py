@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 
 from mockserver.app import create_app
+from mockserver.backend import Backend
 from mockserver.clock import FakeClock
 from mockserver.config import ProgressionMode, settings_for_tests
-from mockserver.domain.imports import parse_import_options
-from mockserver.state import MockState
+from mockserver.importer.options import parse_import_options
 from mockserver.tasks.engine import MAX_ITEMS_PER_SLICE, RATE_SLICE_ITEMS, NewTask
 from mockserver.tasks.model import Task, TaskStatus
 from tests.conftest import ApiClient, person
@@ -424,10 +424,10 @@ async def test_control_on_an_unknown_task_is_404(api):
 # -- rate (FakeClock, no sleeps) -----------------------------------------------------
 
 
-async def rate_api(aiohttp_client: Any, rate: float = 10) -> tuple[ApiClient, MockState, FakeClock]:
+async def rate_api(aiohttp_client: Any, rate: float = 10) -> tuple[ApiClient, Backend, FakeClock]:
     clock = FakeClock()
     settings = settings_for_tests(progression=ProgressionMode.RATE, rate=rate)
-    state = MockState(settings, clock=clock)
+    state = Backend(settings, clock=clock)
     client = await aiohttp_client(create_app(settings, state))
     return ApiClient(client), state, clock
 
@@ -499,10 +499,10 @@ async def test_rate_task_can_still_be_completed_by_the_control_api(aiohttp_clien
     assert await profile_count(api) == 20
 
 
-async def submit(state: MockState, items: list[dict[str, Any]]) -> Task:
+async def submit(state: Backend, items: list[dict[str, Any]]) -> Task:
     """A batch task of the shipped fixture's account, straight through the engine."""
-    account = state.catalog.account_for_token("abcdefghijklmnqrstuvwxyz")
-    workflow = state.active_workflow(account, 2)
+    account = state.accounts.for_token("abcdefghijklmnqrstuvwxyz")
+    workflow = state.accounts.active_workflow(account, 2)
     return await state.engine.submit(
         NewTask(
             account=account,
@@ -511,7 +511,7 @@ async def submit(state: MockState, items: list[dict[str, Any]]) -> Task:
             options=parse_import_options({"matching": "email", "data": items}),
             items=items,
             source="workflows/import_and_start_batch_task",
-            progression=state.progression_for(workflow),
+            progression=state.progressions.for_workflow(workflow),
         )
     )
 
@@ -520,7 +520,7 @@ async def test_rate_resumes_from_the_store_where_it_stopped(tmp_path):
     db = str(tmp_path / "store.json")
     settings = settings_for_tests(progression=ProgressionMode.RATE, rate=10, db=db)
     clock = FakeClock()
-    state = MockState(settings, clock=clock)
+    state = Backend(settings, clock=clock)
     task = await submit(state, people(20))
     clock.advance(0.6)
     await state.engine.rate_tick()
@@ -528,7 +528,7 @@ async def test_rate_resumes_from_the_store_where_it_stopped(tmp_path):
     state.store.close()
 
     reopened_clock = FakeClock()
-    reopened = MockState(settings, clock=reopened_clock)
+    reopened = Backend(settings, clock=reopened_clock)
     assert reopened.engine.get(task.task_id).processed == 6
     assert reopened.store.count_profiles() == 6
     await reopened.engine.rate_tick()
@@ -635,9 +635,7 @@ async def test_a_rate_tick_lets_other_requests_run_between_small_slices():
     """A tick imports what the clock allows, but yields every RATE_SLICE_ITEMS items:
     a status poll waits for one small slice, not for the whole backlog."""
     clock = FakeClock()
-    state = MockState(
-        settings_for_tests(progression=ProgressionMode.RATE, rate=10_000), clock=clock
-    )
+    state = Backend(settings_for_tests(progression=ProgressionMode.RATE, rate=10_000), clock=clock)
     task = await submit(state, people(1_000))
     clock.advance(1.0)  # the clock allows all 1,000 at once
     seen: list[int] = []
@@ -657,10 +655,10 @@ async def test_a_rate_tick_lets_other_requests_run_between_small_slices():
 # -- a step interrupted between two slices ----------------------------------------
 
 
-async def started_step(items: int) -> tuple[MockState, Task, asyncio.Task[Task]]:
+async def started_step(items: int) -> tuple[Backend, Task, asyncio.Task[Task]]:
     """A manual task of `items` items with a step running through all of them,
     stopped after its first slice."""
-    state = MockState(settings_for_tests(progression=ProgressionMode.MANUAL))
+    state = Backend(settings_for_tests(progression=ProgressionMode.MANUAL))
     task = await submit(state, people(items))
     step = asyncio.create_task(state.engine.advance(task.task_id, items))
     while task.processed == 0:
@@ -696,8 +694,8 @@ def log_lines(db: Path) -> list[bytes]:
     return log.read_bytes().splitlines() if log.exists() else []
 
 
-async def manual_state(db: Path) -> MockState:
-    return MockState(settings_for_tests(progression=ProgressionMode.MANUAL, db=str(db)))
+async def manual_state(db: Path) -> Backend:
+    return Backend(settings_for_tests(progression=ProgressionMode.MANUAL, db=str(db)))
 
 
 async def test_a_step_writes_what_it_changed_not_the_whole_request(tmp_path):
@@ -771,14 +769,14 @@ async def test_a_task_stored_in_one_document_by_an_earlier_version_resumes(tmp_p
 # -- a rate tick shares the loop ---------------------------------------------------
 
 
-async def rate_state(db: Path | None = None, rate: float = 10_000) -> tuple[MockState, FakeClock]:
+async def rate_state(db: Path | None = None, rate: float = 10_000) -> tuple[Backend, FakeClock]:
     clock = FakeClock()
     extra = {"db": str(db)} if db is not None else {}
     settings = settings_for_tests(progression=ProgressionMode.RATE, rate=rate, **extra)
-    return MockState(settings, clock=clock), clock
+    return Backend(settings, clock=clock), clock
 
 
-async def first_slice_of_a_tick(state: MockState, task: Task) -> asyncio.Task[bool]:
+async def first_slice_of_a_tick(state: Backend, task: Task) -> asyncio.Task[bool]:
     tick = asyncio.create_task(state.engine.rate_tick())
     while task.processed < RATE_SLICE_ITEMS:
         await asyncio.sleep(0)

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from mockserver.config import ConfigError, load_settings
-from mockserver.control import CONTROL_ROUTES
+from mockserver.control.table import CONTROL_ROUTES
 from tests.conftest import STATUS, TOKEN, Answer, ApiClient, person
 from tests.control.control_helpers import check_schema, envelope
 

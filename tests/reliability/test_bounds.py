@@ -18,6 +18,7 @@ multi-second stall; memory as a bound far under what the issue measured.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import http.client
 import json
@@ -33,7 +34,7 @@ from typing import Any
 import pytest
 
 from mockserver.errors import INVALID_REQUEST_TEXT
-from mockserver.imports_now import item_veto
+from mockserver.importer.item_failures import ItemFailurePlan, item_veto
 from tests.conftest import BATCH_TASK, STATUS, TOKEN, ApiClient
 from tests.reliability.helpers import SYNC_BATCH, ServerProcess, figure
 
@@ -171,14 +172,14 @@ async def test_a_fail_items_pattern_that_passes_the_check_is_cut_short(api, capl
 def test_a_rule_stored_before_the_guard_is_still_time_bounded():
     """A task persisted by an earlier version may carry `^(a+)+$`: its veto runs
     under the bound (the issue's 29 a's took 15.6 s with `re`)."""
-    plan = {"action": "fail_items", "pattern": "^(a+)+$", "error": 400, "error_text": "x"}
+    plan = ItemFailurePlan(rule="fault_1", pattern="^(a+)+$", error=400, error_text="x")
     veto = item_veto([plan])
     assert veto is not None
     item: Any = SimpleNamespace(key=None, fields={"email": "a" * 29 + "@example.com"})
     started = time.perf_counter()
     assert [veto(item) for _ in range(50)] == [None] * 50
     assert time.perf_counter() - started < NO_STALL_SECONDS
-    ordinary = item_veto([{**plan, "pattern": "^a+@"}])
+    ordinary = item_veto([dataclasses.replace(plan, pattern="^a+@")])
     assert ordinary is not None and ordinary(item) is not None
 
 

@@ -23,7 +23,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi import checks as openapi_checks
 
 from mockserver.api import API_METHODS
-from mockserver.control import CONTROL_ROUTES
+from mockserver.control.table import CONTROL_ROUTES
 from mockserver.openapi import build_document
 from mockserver.schemas import SchemaSet
 from tests.reliability.helpers import TOKEN, ServerProcess, figure

@@ -23,8 +23,8 @@ import pytest
 
 from mockserver.api import API_METHODS
 from mockserver.config import Settings
-from mockserver.control import CONTROL_ROUTES
-from mockserver.middleware import OPEN_CONTROL_PATHS
+from mockserver.control.table import CONTROL_ROUTES
+from mockserver.http.access import OPEN_CONTROL_PATHS
 from tests.conftest import ApiClient
 from tests.reliability.helpers import ServerProcess, figure, other_address, raw_exchange, status_of
 

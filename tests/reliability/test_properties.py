@@ -28,8 +28,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mockserver.envelope import parse_json_object
 from mockserver.errors import InvalidRequest
+from mockserver.http.parsing import parse_json_object
 from tests.reliability.helpers import (
     BATCH_TASK,
     STATUS,

@@ -118,7 +118,7 @@ async def test_a_profile_id_taken_is_refused_at_run_time(api):
     refused = await api.control("POST", "/_mock/fixtures", json=other)
     assert refused.status == 400
     assert "exists already" in refused.body["error_debug"]
-    assert "other" not in api.state.catalog.accounts  # nothing of it was loaded
+    assert "other" not in api.state.accounts.catalog.accounts  # nothing of it was loaded
 
 
 async def test_a_reset_stops_a_synchronous_import_in_flight(api):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 
-from mockserver.imports_now import SliceTurns
+from mockserver.importer.turns import SliceTurns
 
 
 async def test_slices_of_concurrent_imports_never_share_a_loop_turn():

@@ -4,7 +4,9 @@ A rule matches on vendor method, account, token and workflow_id, then on a
 count (`after` N matching requests, at most `times` N) or a probability drawn
 from the server's one seeded RNG, so the same `--seed` fires the same
 sequence. Its action is one of `FaultAction`. This module decides *whether*
-and *which* rules fire; the router and the task engine carry the action out.
+and *which* rules fire; `effects` carries the HTTP actions out, and the work a
+request starts gets the rest as typed plans (`plans_of`): the task engine and
+the import path never see a rule.
 """
 
 from __future__ import annotations
@@ -16,7 +18,10 @@ from random import Random
 from typing import Any
 
 from mockserver.domain.queries import check_pattern
-from mockserver.errors import text_for_code
+from mockserver.domain.values import ValueProblem
+from mockserver.errors import InvalidRequest, text_for_code
+from mockserver.importer.item_failures import ItemFailurePlan
+from mockserver.tasks.model import FaultPlans, TaskFailurePlan
 
 
 class FaultAction(StrEnum):
@@ -31,11 +36,6 @@ class FaultAction(StrEnum):
 
 
 DEFAULT_CODES = {FaultAction.RATE_LIMIT: 429, FaultAction.FAIL_ITEMS: 400}
-
-#: Actions that answer instead of the handler (the request is not processed).
-ANSWERING_ACTIONS = frozenset({FaultAction.ERROR, FaultAction.RATE_LIMIT})
-#: Actions carried by the task the request creates.
-TASK_ACTIONS = frozenset({FaultAction.FAIL_TASK, FaultAction.FAIL_ITEMS})
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,20 +90,6 @@ class FaultRule:
         """What the journal records about a fired rule."""
         return {"id": self.id, "action": self.action.value}
 
-    def task_plan(self) -> dict[str, Any]:
-        """What a task carries for FAIL_TASK / FAIL_ITEMS (persisted with the task)."""
-        plan: dict[str, Any] = {
-            "rule": self.id,
-            "action": self.action.value,
-            "error": self.error,
-            "error_text": self.text,
-        }
-        if self.action is FaultAction.FAIL_TASK:
-            plan["at_progress"] = self.at_progress
-        else:
-            plan["pattern"] = self.pattern or ""
-        return plan
-
     def to_public(self) -> dict[str, Any]:
         match = {
             key: value
@@ -135,6 +121,48 @@ class FaultRule:
             "matched": self.matched,
             "fired": self.fired,
         }
+
+
+def plans_of(rules: Iterable[FaultRule]) -> FaultPlans:
+    """What fired rules leave to the work a request starts: the first `fail_task`
+    rule's failure, every `fail_items` rule's item failures."""
+    task_failure = None
+    item_failures = []
+    for rule in rules:
+        if rule.action is FaultAction.FAIL_TASK and task_failure is None:
+            task_failure = TaskFailurePlan(rule.id, rule.at_progress, rule.error, rule.text)
+        elif rule.action is FaultAction.FAIL_ITEMS:
+            item_failures.append(
+                ItemFailurePlan(rule.id, rule.pattern or "", rule.error, rule.text)
+            )
+    return FaultPlans(task_failure, tuple(item_failures))
+
+
+def public_plans(plans: FaultPlans) -> list[dict[str, Any]]:
+    """A task's plans as `GET /_mock/tasks/{id}` shows them, with their actions."""
+    shown: list[dict[str, Any]] = []
+    failure = plans.task_failure
+    if failure is not None:
+        shown.append(
+            {
+                "rule": failure.rule,
+                "action": FaultAction.FAIL_TASK.value,
+                "error": failure.error,
+                "error_text": failure.error_text,
+                "at_progress": failure.at_progress,
+            }
+        )
+    shown += [
+        {
+            "rule": plan.rule,
+            "action": FaultAction.FAIL_ITEMS.value,
+            "error": plan.error,
+            "error_text": plan.error_text,
+            "pattern": plan.pattern,
+        }
+        for plan in plans.item_failures
+    ]
+    return shown
 
 
 class FaultBook:
@@ -170,7 +198,12 @@ class FaultBook:
             pattern=spec.get("pattern"),
         )
         if rule.pattern is not None:
-            check_pattern(rule.pattern, "pattern")  # checked by the caller; fail loudly if not
+            # The guard `custom_request`'s `$regex` has: no pattern that can backtrack
+            # without end (`(a+)+`), none over 512 characters, none that does not compile.
+            try:
+                check_pattern(rule.pattern, "pattern")
+            except ValueProblem as problem:
+                raise InvalidRequest(str(problem)) from None
         self._next_id += 1
         self._rules.append(rule)
         return rule

@@ -11,41 +11,64 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from mockserver.app_keys import (
-    API_ACCOUNT,
-    API_BODY,
-    API_METHOD,
-    API_RAW_BODY,
-    API_TOKEN,
-    BODY_NOTE,
-    FAULT_APPLIED,
-)
-from mockserver.auth import authenticate
+from mockserver.api.auth import authenticate
+from mockserver.control.faults.effects import FiredFaults
+from mockserver.control.faults.rules import RequestFacts
 from mockserver.domain.catalog import Account
-from mockserver.envelope import error_response, json_response, parse_json_object, read_body
 from mockserver.errors import AltcraftError, InvalidRequest, MethodNotAllowed, MethodNotFound
-from mockserver.fault_effects import FiredFaults
-from mockserver.faults import RequestFacts
-from mockserver.journal import token_fingerprint
-from mockserver.paths import normalize_path
-from mockserver.state import MockState
+from mockserver.http.answers import error_response, json_response
+from mockserver.http.body import read_body
+from mockserver.http.parsing import parse_json_object
+from mockserver.http.paths import normal_path
+from mockserver.keys import UPLOADS, notes
+from mockserver.tasks.model import NO_FAULT_PLANS, FaultPlans
+
+if TYPE_CHECKING:
+    from mockserver.accounts import Accounts
+    from mockserver.config import Settings
+    from mockserver.control.faults.rules import FaultBook
+    from mockserver.importer.work import Importer
+    from mockserver.schemas import SchemaSet
+    from mockserver.store.repository import Store
+    from mockserver.tasks.engine import TaskEngine
+    from mockserver.tasks.progression import Progressions
 
 API_PREFIX = "/api/v1.1/"
 
 
 @dataclass(frozen=True, slots=True)
-class ApiCall:
-    """What a vendor handler gets: the checked body and the caller's account."""
+class ApiServices:
+    """What the vendor API works with (the backend's parts it needs, no more)."""
 
-    state: MockState
+    settings: Settings
+    schemas: SchemaSet
+    accounts: Accounts
+    importer: Importer
+    engine: TaskEngine
+    progressions: Progressions
+    store: Store
+    faults: FaultBook
+
+
+@dataclass(frozen=True, slots=True)
+class ApiCall:
+    """What a vendor handler gets: the checked body, the caller's account, the
+    services, and what fault rules planned for the work it starts."""
+
+    services: ApiServices
     account: Account
     body: dict[str, Any]
     request: web.Request
-    fault_plans: tuple[dict[str, Any], ...] = ()
+    faults: FaultPlans = NO_FAULT_PLANS
+
+    @property
+    def journal_id(self) -> int | None:
+        """The journal entry of this call (a task records the request it came from)."""
+        return notes(self.request).journal_id
 
 
 ApiHandler = Callable[[ApiCall], Awaitable[dict[str, Any]]]
@@ -58,13 +81,6 @@ class ApiMethod:
     request_schema: str
     response_schema: str
     summary: str = ""
-
-
-def normal_path(path: str) -> str:
-    """normalize_path, skipping its regex for a path already in normal form (nearly all)."""
-    if "//" in path or path.endswith("/"):
-        return normalize_path(path)
-    return path
 
 
 def method_name(path: str) -> str | None:
@@ -88,42 +104,56 @@ class ApiRouter:
             raise MethodNotAllowed(f"method: {request.method} is not allowed, use POST")
         return method
 
-    async def answer(self, state: MockState, request: web.Request) -> web.Response:
+    async def answer(self, services: ApiServices, request: web.Request) -> web.Response:
         """Resolve, read and check the request, apply faults, run its handler."""
         method = self.resolve(request)
-        request[API_METHOD] = method.name
+        noted = notes(request)
+        noted.api_method = method.name
+        settings = services.settings
         try:
-            raw = await read_body(request, state.settings.max_body_bytes)
+            raw = await read_body(
+                request,
+                settings.max_body_bytes,
+                timeout=settings.read_timeout,
+                uploads=request.app[UPLOADS],
+            )
         except InvalidRequest:
-            request.setdefault(BODY_NOTE, "too large: not read")  # read_body notes a timeout
+            if noted.body_note is None:  # read_body notes a timeout
+                noted.body_note = "too large: not read"
             raise
-        request[API_RAW_BODY] = raw
+        noted.raw_body = raw
         content_type = request.content_type if "Content-Type" in request.headers else None
         body = parse_json_object(raw, content_type)
-        request[API_BODY] = body
-        token, account = authenticate(state, request, body)
-        request[API_ACCOUNT] = account.name
-        request[API_TOKEN] = token_fingerprint(token)
+        noted.body = body
+        token, account = authenticate(services.accounts, request, body)
+        noted.account = account.name
+        noted.token = token
 
-        fired = state.faults.fire(_facts(method.name, account.name, token, body))
+        fired = services.faults.fire(_facts(method.name, account.name, token, body))
         faults = FiredFaults(fired) if fired else _NO_FAULTS
         if faults.rules:
-            request[FAULT_APPLIED] = [rule.summary() for rule in faults.rules]
-            await faults.delay(state.faults)
-            replaced = faults.answer_before(request, state.settings.http_status)
+            noted.faults = [rule.summary() for rule in faults.rules]
+            await faults.delay(services.faults)
+            replaced = faults.answer_before(request, settings.http_status)
             if replaced is not None:
                 return replaced
 
         try:
-            state.schemas[method.request_schema].check(body)
-            call = ApiCall(state, account, body, request, tuple(faults.task_plans()))
-            response = json_response(await method.handler(call))
+            services.schemas[method.request_schema].check(body)
+            call = ApiCall(services, account, body, request, faults.plans())
+            noted.answer = await method.handler(call)
+            response = json_response(noted.answer)
         except AltcraftError as error:
             if not faults.rules:
                 raise
             # An error is a real answer too: `truncate` and `when: after` spoil it.
-            response = error_response(error, state.settings.http_status, control=False)
-        return faults.answer_after(request, response) if faults.rules else response
+            response = error_response(error, settings.http_status, control=False)
+        if not faults.rules:
+            return response
+        spoiled = faults.answer_after(request, response)
+        if spoiled is not response:
+            noted.answer = None  # the answer sent is not the handler's
+        return spoiled
 
 
 _NO_FAULTS = FiredFaults(())

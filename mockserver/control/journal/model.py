@@ -1,193 +1,44 @@
 """The request journal: what each client sent and what the mock answered.
 
-SPEC §6 / issue 3: every vendor call (and, with `--journal-control`, every
-control call) is recorded: time, method, path, query, headers, parsed body,
-response status and body, the fault applied, the duration. Tokens are masked
-wherever they appear. The journal is a bounded ring (`--journal-size` entries,
+SPEC §6: every vendor call (and, with `--journal-control`, every control call)
+is recorded: time, method, path, query, headers, parsed body, response status
+and body, the fault applied, the duration. Tokens are masked wherever they
+appear. The journal is a bounded ring (`--journal-size` entries,
 `--journal-max-bytes` bytes in all), and an entry keeps at most
 `--journal-body-limit` bytes of body, of answer and of headers (a summary, or
 the first headers, past it), so a long CI run never grows memory without limit.
 
-Recording is lazy (issue 6: a poller sends thousands of requests a second and
-most entries are never read): an entry keeps what the request arrived with
-(its time, the read-only header and query views, body and answer bytes) and
-masks, formats and parses it when the journal is read. Only immutable things
-are kept that way, so what is read is what was sent.
+Recording is lazy (a poller sends thousands of requests a second and most
+entries are never read): an entry keeps what the request arrived with (its
+time, the read-only header and query views, body and answer bytes) and masks,
+formats and parses it when the journal is read. Only immutable things are
+kept that way, so what is read is what was sent.
 """
 
 from __future__ import annotations
 
-import hashlib
-import re
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
-from contextvars import ContextVar
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
-from urllib.parse import unquote, unquote_plus
+from urllib.parse import unquote
 
 import orjson
 
 from mockserver.clock import iso
-from mockserver.envelope import parse_json_object
+from mockserver.control.journal.masking import (
+    masked_body,
+    masked_headers,
+    masked_query,
+    masked_text,
+    token_fingerprint,
+)
 from mockserver.errors import InvalidRequest
-from mockserver.paths import normalize_path
+from mockserver.http.parsing import parse_json_object
+from mockserver.http.paths import normalize_path
 
-MASKED_HEADERS = frozenset({"authorization", "cookie", "x-admin-token"})
 KEPT_LIST_ITEMS = 5
-
-
-def mask_token(token: str) -> str:
-    """`abcd…` : enough to recognise a token, never enough to reuse it."""
-    return token[:4] + "…" if len(token) > 4 else "…"
-
-
-@lru_cache(maxsize=256)  # a client sends the same few tokens on every call
-def token_fingerprint(token: str) -> str:
-    """A stable, non-reversible name for a token (journal filters compare these)."""
-    return hashlib.sha256(token.encode()).hexdigest()[:16]
-
-
-#: A query parameter, header or JSON member whose name says it holds a secret
-#: (`token`, `access_token`, `admin_token`, `authorization`, `api_key`, ...).
-_SECRET_NAME = re.compile(r"token|secret|passw|authori[sz]ation|api[-_]?key|cookie", re.I)
-_BEARER = re.compile(r"\s*bearer\s+(\S.*)", re.I | re.S)
-
-#: The answered request's "is this a known token?" (the admin token, an account's
-#: token), set by the access middleware in the request's task: `serve`'s log filter
-#: masks a query value equal to one whatever the parameter is called.
-KNOWN_TOKEN: ContextVar[Callable[[str], bool] | None] = ContextVar("known_token", default=None)
-
-
-def is_secret_name(name: str) -> bool:
-    return _SECRET_NAME.search(name) is not None
-
-
-def _secret_value(value: str, known: Callable[[str], bool] | None) -> str | None:
-    """The secret a value carries (`Bearer X` carries X), or None when it carries none
-    that its value alone tells: a known token, or a Bearer credential."""
-    bearer = _BEARER.fullmatch(value)
-    if bearer:
-        return bearer.group(1).strip()
-    stripped = value.strip()
-    if known is not None and stripped and known(stripped):
-        return stripped
-    return None
-
-
-def masked_value(value: str) -> str:
-    """A secret as shown: `abcd…`, a Bearer credential as `Bearer abcd…`."""
-    bearer = _BEARER.fullmatch(value)
-    return f"Bearer {mask_token(bearer.group(1).strip())}" if bearer else mask_token(value)
-
-
-def masked_query(
-    query: Mapping[str, str], known: Callable[[str], bool] | None = None
-) -> dict[str, str]:
-    """The query string as a mapping (the last of repeated names), secrets masked: by
-    the (decoded) name, a Bearer value, or a value that is a `known` token."""
-    return {
-        key: (
-            masked_value(value)
-            if is_secret_name(key) or _secret_value(value, known) is not None
-            else value
-        )
-        for key, value in query.items()
-    }
-
-
-def known_values(query: Mapping[str, str], known: Callable[[str], bool]) -> frozenset[str]:
-    """The values of a query that are known tokens (checked when the request arrives:
-    a token reset drops is still masked in the entries it left)."""
-    values = (value.strip() for value in query.values())
-    return frozenset(value for value in values if value and known(value))
-
-
-def masked_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    shown = {}
-    for name, value in headers.items():
-        if name.lower() in MASKED_HEADERS or is_secret_name(name):
-            scheme, _, secret = value.partition(" ")
-            value = f"{scheme} {mask_token(secret)}" if secret else mask_token(value)
-        shown[str(name)] = value  # header names are `istr`, which orjson does not take as keys
-    return shown
-
-
-#: Keys whose string values are secrets wherever they sit in a journaled body or
-#: answer (`tokens`: a fixture account's token list, masked entry by entry).
-SECRET_KEYS = frozenset({"token", "admin_token"})
-SECRET_LIST_KEYS = frozenset({"tokens"})
-
-#: `Bearer X` anywhere in a text.
-_BEARER_TEXT = re.compile(r"((?i:\bbearer)\s+)([^&\"\s]+)")
-#: `"name": "value"` in JSON text (a body that is not JSON, a traceback).
-_JSON_MEMBER = re.compile(r'("([^"\\\s]{1,64})"\s*:\s*")((?:[^"\\]|\\.)*)')
-#: `name=value` in a query string or a form: judged with its percent-escapes decoded,
-#: so `?%74oken=` is the `token` the server reads.
-_PAIR = re.compile(r'((?:^|[?&;\s])([^=&;?\s"#]+)=)([^&;\s"#]*)')
-
-
-def mask_secrets(text: str, known: Callable[[str], bool] | None = None) -> str:
-    """Text (a body that is not JSON, a log line) with every token in it masked:
-    `Bearer …`; in JSON text a member with a secret's name (`"token": "…"`); in a
-    query or a form a parameter with a secret's name once decoded (`token=`,
-    `%74oken=`, `access_token=`, `authorization=Bearer%20…`); and any such value
-    that is a `known` token, whatever it is called."""
-    text = _BEARER_TEXT.sub(lambda m: m.group(1) + mask_token(m.group(2)), text)
-    text = _JSON_MEMBER.sub(lambda m: _masked_member_text(m, known), text)
-    return _PAIR.sub(lambda m: _masked_pair(m, known), text)
-
-
-def _masked_member_text(match: re.Match[str], known: Callable[[str], bool] | None) -> str:
-    name, value = match.group(2), match.group(3)
-    if value and (is_secret_name(name) or _secret_value(value, known) is not None):
-        return match.group(1) + masked_value(value)
-    return match.group(0)
-
-
-def _masked_pair(match: re.Match[str], known: Callable[[str], bool] | None) -> str:
-    raw = match.group(3)
-    if not raw:
-        return match.group(0)
-    value = unquote_plus(raw)
-    secret = _secret_value(value, known)
-    if secret is None and is_secret_name(unquote_plus(match.group(2))):
-        secret = value
-    return match.group(0) if secret is None else match.group(1) + mask_token(secret)
-
-
-masked_text = mask_secrets  # the journal's name for it: a body that is not JSON
-
-
-def masked_body(body: Any, deep: bool = False) -> Any:
-    """The body with its token masked; `deep`: at every level (control calls, whose
-    bodies and answers carry fault rules' `match.token` and fixtures' `tokens`)."""
-    if deep:
-        return _masked_deep(body)
-    if isinstance(body, dict) and isinstance(body.get("token"), str):
-        body = {**body, "token": mask_token(body["token"])}
-    return body
-
-
-def _masked_deep(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key: _masked_member(key, entry) for key, entry in value.items()}
-    if isinstance(value, list):
-        return [_masked_deep(entry) for entry in value]
-    return value
-
-
-def _masked_member(key: str, value: Any) -> Any:
-    if key in SECRET_KEYS and isinstance(value, str):
-        return mask_token(value)
-    if key in SECRET_LIST_KEYS and isinstance(value, list):
-        return [mask_token(entry) if isinstance(entry, str) else entry for entry in value]
-    return _masked_deep(value)
-
-
-#: A summary keeps this many members of an object (the rest: one note member,
 #: CUT_KEY), and this many characters of a string.
 KEPT_OBJECT_KEYS = 100
 KEPT_STRING_CHARS = 256
@@ -294,15 +145,18 @@ def keep_unparsed_body(entry: JournalEntry, raw: bytes) -> None:
     entry.body = masked_text(raw[:1024].decode("utf-8", errors="replace"))
 
 
-def keep_response(entry: JournalEntry, payload: bytes, limit: int) -> int:
+def keep_answer(entry: JournalEntry, payload: bytes, limit: int, answer: Any = None) -> int:
     """An answer as the journal shows it: its error code, tokens masked, summarised,
-    kept as JSON. Answers the bytes kept."""
-    try:
-        value = orjson.loads(payload)
-    except orjson.JSONDecodeError:
-        entry.response = masked_text(payload[:1024].decode("utf-8", errors="replace"))
-        entry.response_note = "not JSON"
-        return len(entry.response)
+    kept as JSON. `answer`: the value `payload` was written from, when known (it
+    spares parsing the bytes again). Answers the bytes kept."""
+    value = answer
+    if value is None:
+        try:
+            value = orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            entry.response = masked_text(payload[:1024].decode("utf-8", errors="replace"))
+            entry.response_note = "not JSON"
+            return len(entry.response)
     # A control answer may carry an `error` field (a fault rule's code) and still
     # be a success: there, only an error status makes it an error.
     is_error = not entry.control or (entry.status or 0) >= 400
@@ -397,7 +251,7 @@ class JournalEntry:
             else:
                 keep_body(self, deferred.body, body, len(deferred.body))
         if deferred.response is not None:
-            keep_response(self, deferred.response, len(deferred.response))
+            keep_answer(self, deferred.response, len(deferred.response))
         return self
 
     def to_public(self) -> dict[str, Any]:

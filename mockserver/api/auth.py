@@ -12,12 +12,11 @@ from typing import Any
 
 from aiohttp import web
 
+from mockserver.accounts import Accounts
 from mockserver.domain.catalog import Account
 from mockserver.domain.values import json_type
 from mockserver.errors import AccessDenied, InvalidRequest, TokenRequired
-from mockserver.state import MockState
-
-BEARER = "bearer "
+from mockserver.http.access import bearer_credential
 
 
 def token_from(request: web.Request, body: Mapping[str, Any]) -> str | None:
@@ -27,21 +26,21 @@ def token_from(request: web.Request, body: Mapping[str, Any]) -> str | None:
             raise InvalidRequest(f"token: expected string, got {json_type(token)}")
         if token.strip():
             return token.strip()
-    header = request.headers.get("Authorization", "")
-    if header.lower().startswith(BEARER) and header[len(BEARER) :].strip():
-        return header[len(BEARER) :].strip()
+    bearer = bearer_credential(request.headers.get("Authorization", ""))
+    if bearer:
+        return bearer
     query = request.query.get("token", "").strip()
     return query or None
 
 
 def authenticate(
-    state: MockState, request: web.Request, body: Mapping[str, Any]
+    accounts: Accounts, request: web.Request, body: Mapping[str, Any]
 ) -> tuple[str, Account]:
     """The token and its account, or the vendor's 401 / 403."""
     token = token_from(request, body)
     if token is None:
         raise TokenRequired("token: missing (send it in the body, as Bearer or as ?token=)")
-    account = state.account_for_token(token)
+    account = accounts.for_token_or_create(token)
     if account is None:
         raise AccessDenied("token: unknown API token")
     return token, account

@@ -11,14 +11,14 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
-from mockserver.app_keys import STATE
 from mockserver.clock import iso
 from mockserver.control.common import int_param, parse_int, shown
+from mockserver.control.journal.model import JournalFilter
 from mockserver.control.routes import ControlRoute, QueryParam
-from mockserver.envelope import json_response
 from mockserver.errors import InvalidRequest
-from mockserver.journal import JournalFilter
-from mockserver.paths import normalize_path
+from mockserver.http.answers import json_response
+from mockserver.http.paths import normalize_path
+from mockserver.keys import BACKEND
 
 #: `2024-05-01T12:00:00.123456+05:30` and a little room: anything longer is no ISO time.
 MAX_ISO_LENGTH = 40
@@ -66,7 +66,7 @@ def _filter(query: dict[str, str]) -> JournalFilter:
 
 
 async def list_requests(request: web.Request) -> web.Response:
-    journal = request.app[STATE].journal
+    journal = request.app[BACKEND].journal
     query = dict(request.query)
     entries = journal.entries(_filter(query), int_param(query, "limit", minimum=1))
     return json_response(
@@ -80,7 +80,7 @@ async def list_requests(request: web.Request) -> web.Response:
 
 
 async def clear_requests(request: web.Request) -> web.Response:
-    request.app[STATE].journal.clear()
+    request.app[BACKEND].journal.clear()
     return json_response({"status": "ok"})
 
 

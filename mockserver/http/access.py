@@ -1,124 +1,39 @@
-"""Middlewares, outermost first: journal -> error envelope -> access (CONNECT refused,
-the Host, the admin token, cross-site control calls).
+"""Who may ask what, before anything is read: the `access` middleware.
 
-DESIGN §"The flow of one import": the journal sees every answer (faults and
-errors included); the envelope middleware turns any AltcraftError, aiohttp's
-own HTTP errors and unexpected exceptions into the vendor envelope.
+CONNECT is refused, the Host must name this server, control calls carry the
+admin token when one is set, and no page of another site may change the mock's
+state.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import ipaddress
-import logging
 import re
-import time
 from collections.abc import Awaitable, Callable
-from functools import lru_cache, partial
-from typing import Any
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from aiohttp import hdrs, web
 
-from mockserver.app_keys import (
-    API_ACCOUNT,
-    API_BODY,
-    API_METHOD,
-    API_RAW_BODY,
-    API_TOKEN,
-    API_WARNING,
-    BODY_NOTE,
-    FAULT_APPLIED,
-    JOURNAL_ID,
-    SETTINGS,
-    STATE,
-)
-from mockserver.envelope import JSON_CONTENT_TYPE, ClientDisconnected, error_response
-from mockserver.errors import (
-    BODY_TOO_LARGE_DEBUG,
-    AccessDenied,
-    AltcraftError,
-    InternalError,
-    InvalidRequest,
-    MethodNotAllowed,
-    MethodNotFound,
-    TokenRequired,
-)
-from mockserver.fault_effects import ConnectionDropped
-from mockserver.journal import (
-    ENTRY_OVERHEAD_BYTES,
-    KNOWN_TOKEN,
-    Deferred,
-    JournalEntry,
-    compact,
-    keep_body,
-    keep_response,
-    keep_unparsed_body,
-    kept_headers,
-    known_values,
-)
-from mockserver.routing import normal_path
-from mockserver.state import MockState
+from mockserver.errors import AccessDenied, InvalidRequest, MethodNotAllowed, TokenRequired
+from mockserver.http.answers import JSON_CONTENT_TYPE, error_response
+from mockserver.http.paths import is_control_path, normal_path
+from mockserver.keys import SETTINGS
 
-log = logging.getLogger(__name__)
-
-CONTROL_PREFIX = "/_mock/"
 #: Open without the admin token: health, and the dashboard's page and assets
 #: (they hold no data; the page asks for the token before it reads any).
 OPEN_CONTROL_PATHS = frozenset(
     {"/_mock/health", "/_mock/ui", "/_mock/ui/app.js", "/_mock/ui/style.css"}
 )
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+_BEARER = re.compile(r"\s*bearer\s+(\S.*)", re.I | re.S)
 
 
-def is_control_path(path: str) -> bool:
-    return (normal_path(path) + "/").startswith(CONTROL_PREFIX)
-
-
-def _as_altcraft_error(exc: web.HTTPException) -> AltcraftError:
-    """aiohttp's own errors, in the vendor's words."""
-    match exc.status:
-        case 404:
-            return MethodNotFound("path: not found")
-        case 405:
-            return MethodNotAllowed(f"method: {exc.reason}")
-        case 413:
-            return InvalidRequest(BODY_TOO_LARGE_DEBUG)
-        case _:
-            return InvalidRequest(f"http: {exc.reason}")
-
-
-@web.middleware
-async def error_envelope(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Every failure becomes the vendor envelope; nothing escapes as HTML or a traceback."""
-    try:
-        return await handler(request)
-    except AltcraftError as exc:
-        error = exc
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        error = _as_altcraft_error(exc)
-    except (asyncio.CancelledError, ConnectionResetError, ConnectionDropped):
-        raise
-    except ClientDisconnected:
-        return web.Response(status=499)  # never sent: the client has gone
-    except Exception:
-        log.exception("unexpected error answering %s %s", request.method, request.path)
-        error = InternalError("server: unexpected error (see the server log)")
-    # The traceback holds the frames, and they the request and its parsed body:
-    # cut it, or an error answer keeps a 10 MB body alive until a full GC pass.
-    error.__traceback__ = None
-    return error_response(error, request.app[SETTINGS].http_status, is_control_path(request.path))
-
-
-class HostNotAllowed(AccessDenied):
-    """A Host that does not name this server (a DNS-rebinding page, a request meant
-    for another server): HTTP 403 whatever the status policy, since no vendor method
-    answered it and a client must not take it for one's answer."""
-
-    http_status = 403
+def bearer_credential(value: str) -> str | None:
+    """The credential of an `Authorization: Bearer X` value (X), else None."""
+    found = _BEARER.fullmatch(value)
+    return found.group(1).strip() if found else None
 
 
 class NotAProxy(MethodNotAllowed):
@@ -130,12 +45,6 @@ class NotAProxy(MethodNotAllowed):
 #: Methods that change nothing: a page of another site may send them but not read
 #: the answer (the server grants no CORS). Every other control call changes state.
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-#: Bind addresses that listen on every interface (the Docker image binds 0.0.0.0).
-WILDCARD_BINDS = frozenset({"", "0.0.0.0", "::"})
-ANY_HOST = "*"
-_HOST_NAME = re.compile(r"[a-z0-9_](?:[a-z0-9_.-]*[a-z0-9_])?")
-_PORT = re.compile(r"(?::[0-9]*)?")
-SHOWN_HEADER = 100  # characters of a refused header's value shown in `error_debug`
 
 
 @web.middleware
@@ -159,31 +68,35 @@ async def access(request: web.Request, handler: Handler) -> web.StreamResponse:
         )
         refused.force_close()  # whatever follows on this connection is not a tunnel's
         return refused
-    state = request.app[STATE]
-    # For `serve`'s log filter: a query value that is a known token is masked in the
-    # lines this request logs (its access line, a traceback), whatever its name.
-    KNOWN_TOKEN.set(partial(_is_known_token, state))
     check_host(request)
     path = normal_path(request.path)
     if is_control_path(path):
         expected = settings.admin_token
         if expected and path not in OPEN_CONTROL_PATHS:
-            scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-            if not given or scheme.lower() != "bearer":
+            given = bearer_credential(request.headers.get(hdrs.AUTHORIZATION, ""))
+            if not given:
                 raise TokenRequired("Authorization: admin token required (Bearer)")
-            if not hmac.compare_digest(given.strip().encode(), expected.encode()):
+            if not hmac.compare_digest(given.encode(), expected.encode()):
                 raise AccessDenied("Authorization: wrong admin token")
         if request.method not in SAFE_METHODS:
             same_site_control(request)
     return await handler(request)
 
 
-def _is_known_token(state: MockState, value: str) -> bool:
-    admin = state.settings.admin_token
-    return value == admin or state.catalog.account_for_token(value) is not None
+class HostNotAllowed(AccessDenied):
+    """A Host that does not name this server (a DNS-rebinding page, a request meant
+    for another server): HTTP 403 whatever the status policy, since no vendor method
+    answered it and a client must not take it for one's answer."""
+
+    http_status = 403
 
 
-# -- the Host ------------------------------------------------------------------------
+#: Bind addresses that listen on every interface (the Docker image binds 0.0.0.0).
+WILDCARD_BINDS = frozenset({"", "0.0.0.0", "::"})
+ANY_HOST = "*"
+_HOST_NAME = re.compile(r"[a-z0-9_](?:[a-z0-9_.-]*[a-z0-9_])?")
+_PORT = re.compile(r"(?::[0-9]*)?")
+SHOWN_HEADER = 100  # characters of a refused header's value shown in `error_debug`
 
 
 def check_host(request: web.Request) -> None:
@@ -330,97 +243,3 @@ def _own_origin(origin: str, request: web.Request) -> bool:
     if authority == request.headers.get(hdrs.HOST, "").strip().lower():
         return True
     return host_name(authority) in _host_names(request.app[SETTINGS].allowed_hosts)
-
-
-@web.middleware
-async def journal(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Record the request and its answer (vendor calls; control calls on request)."""
-    state = request.app[STATE]
-    control = is_control_path(request.path)
-    if control and not request.app[SETTINGS].journal_control:
-        return await handler(request)
-    entry_id = state.journal.new_id()
-    request[JOURNAL_ID] = entry_id
-    started = time.perf_counter()
-    response: web.StreamResponse | None = None
-    try:
-        response = await handler(request)
-        return response
-    except ConnectionDropped:
-        # The transport is already aborted: this answer is never sent; returning
-        # it keeps aiohttp from logging a dropped connection as a server error.
-        return web.Response(status=499)
-    finally:
-        # Recorded even when the connection was dropped (response is None).
-        elapsed = time.perf_counter() - started
-        state.journal.record(_entry(state, request, entry_id, response, elapsed, control))
-
-
-def _entry(
-    state: MockState,
-    request: web.Request,
-    entry_id: int,
-    response: web.StreamResponse | None,
-    elapsed: float,
-    control: bool,
-) -> JournalEntry:
-    """The entry, with masking, formatting and parsing deferred to its first reader."""
-    journal = state.journal
-    limit = journal.body_limit
-    headers, header_bytes = kept_headers(request.headers, limit)
-    deferred = Deferred(state.clock.now(), request.query, headers)
-    if request.query_string:  # values that are tokens, masked whatever they are called
-        deferred.secrets = known_values(request.query, partial(_is_known_token, state))
-    entry = JournalEntry(
-        id=entry_id,
-        method=request.method,
-        # SPEC §6: the path exactly as the client sent it (`//databases/list`
-        # stays visible), beside the vendor method it resolved to.
-        path=request.raw_path.partition("?")[0],
-        api_method=request.get(API_METHOD),
-        account=request.get(API_ACCOUNT),
-        token_fingerprint=request.get(API_TOKEN),
-        warning=request.get(API_WARNING),
-        duration_ms=elapsed * 1000,
-        control=control,
-        deferred=deferred,
-    )
-    faults = request.get(FAULT_APPLIED)
-    entry.fault = {"rules": faults} if faults else None
-    # What the entry holds, in bytes (`Journal.record` drops the oldest past
-    # `--journal-max-bytes`): each of body, answer and headers within the body limit.
-    entry.size = ENTRY_OVERHEAD_BYTES + len(request.raw_path) + header_bytes
-    entry.size += _record_body(request, entry, deferred, limit)
-    if response is None:
-        entry.response_note = "connection dropped: no answer"
-        return entry
-    entry.status = response.status
-    payload = getattr(response, "body", None)
-    if type(payload) is bytes and len(payload) <= limit:
-        deferred.response = compact(payload)
-        entry.size += len(payload)
-    elif isinstance(payload, bytes | bytearray):
-        # Summarised now: big bytes are not kept.
-        entry.size += keep_response(entry, bytes(payload), limit)
-    return entry
-
-
-def _record_body(request: web.Request, entry: JournalEntry, deferred: Deferred, limit: int) -> int:
-    """Keep the request's body for its entry; answers the bytes kept."""
-    raw = request.get(API_RAW_BODY)
-    if raw is None:
-        entry.body_bytes = request.content_length or 0
-        entry.body_note = request.get(BODY_NOTE)
-        return 0
-    entry.body_bytes = len(raw)
-    body: Any = request.get(API_BODY)
-    if body is None:
-        if raw:
-            keep_unparsed_body(entry, raw)
-        return min(len(raw), 1024)
-    if not entry.control and len(raw) <= limit:
-        # A vendor body is exactly what its bytes parse to; a control body may be
-        # `{}` for no bytes at all, so it is kept as parsed.
-        deferred.body = raw
-        return len(raw)
-    return keep_body(entry, raw, body, limit)

@@ -1,4 +1,4 @@
-"""serve's garbage-collector policy (mockserver/heap.py), in a child process:
+"""serve's garbage-collector policy (mockserver/gc_tuning.py), in a child process:
 it freezes the interpreter's heap, which a test process must not do to itself."""
 
 from __future__ import annotations
@@ -7,12 +7,12 @@ import subprocess
 import sys
 import textwrap
 
-from mockserver.heap import FULL_PASS_GROWTH
+from mockserver.gc_tuning import FULL_PASS_GROWTH
 
 CHILD = textwrap.dedent(
     """
     import gc
-    from mockserver import heap
+    from mockserver import gc_tuning as heap
 
     heap.FULL_PASS_MIN_OBJECTS = 100_000  # the rule, at a test's scale
     heap.tune_for_server()
@@ -49,7 +49,7 @@ def test_frozen_garbage_stays_a_fraction_of_the_heap():
 SETTLE_COST = textwrap.dedent(
     """
     import gc
-    from mockserver import heap
+    from mockserver import gc_tuning as heap
 
     heap.tune_for_server()
     store = [{"id": n, "data": [n]} for n in range(300_000)]  # a big frozen heap
@@ -75,7 +75,7 @@ def test_a_small_commit_does_not_walk_the_frozen_heap():
 
 IN_FLIGHT = textwrap.dedent(
     """
-    from mockserver import heap
+    from mockserver import gc_tuning as heap
 
     heap.FULL_PASS_MIN_OBJECTS = 100_000  # the rule, at a test's scale
     heap.tune_for_server()
@@ -105,7 +105,7 @@ def test_request_bodies_in_flight_at_commits_do_not_bring_full_passes():
 
 STEADY = textwrap.dedent(
     """
-    from mockserver import heap
+    from mockserver import gc_tuning as heap
 
     heap.tune_for_server()  # the real rule: a pass after 500,000 new objects
     store = [[n] for n in range(heap.FULL_PASS_MIN_OBJECTS - 2_000)]  # just under it

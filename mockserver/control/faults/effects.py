@@ -1,26 +1,26 @@
-"""Carrying fault actions out over HTTP (the rules themselves are in faults.py)."""
+"""Carrying fault actions out over HTTP (which rules fire is decided in `rules`)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from aiohttp import web
 
-from mockserver.config import HttpStatusPolicy
-from mockserver.envelope import JSON_CONTENT_TYPE, http_status_for
-from mockserver.errors import InjectedError
-from mockserver.faults import TASK_ACTIONS, FaultAction, FaultBook, FaultRule
+from mockserver.control.faults.rules import FaultAction, FaultBook, FaultRule, plans_of
+from mockserver.errors import CodedError
+from mockserver.http.answers import (
+    JSON_CONTENT_TYPE,
+    ConnectionDropped,
+    HttpStatusPolicy,
+    http_status_for,
+)
+from mockserver.tasks.model import FaultPlans
 
 #: What a `malformed` fault answers: JSON-looking, but not JSON (a client
 #: must not crash on it).
 MALFORMED_BODY = b'{"error": 0, "error_text": Successful operation, "task_id": }'
-
-
-class ConnectionDropped(Exception):
-    """A fault closed the connection: there is no answer to send."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,14 +37,14 @@ class FiredFaults:
         for rule in self.rules:
             match rule.action:
                 case FaultAction.ERROR:
-                    raise InjectedError(
+                    raise CodedError(
                         rule.error,
                         rule.text,
                         rule.error_debug,
                         http_status=rule.http_status or http_status_for(rule.error, policy),
                     )
                 case FaultAction.RATE_LIMIT:
-                    raise InjectedError(
+                    raise CodedError(
                         rule.error,
                         rule.text,
                         rule.error_debug,
@@ -74,8 +74,9 @@ class FiredFaults:
                     return malformed(rule)
         return response
 
-    def task_plans(self) -> list[dict[str, Any]]:
-        return [rule.task_plan() for rule in self.rules if rule.action in TASK_ACTIONS]
+    def plans(self) -> FaultPlans:
+        """What the fired rules leave to the work the request starts."""
+        return plans_of(self.rules)
 
 
 def malformed(rule: FaultRule) -> web.Response:

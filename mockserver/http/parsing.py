@@ -1,34 +1,22 @@
-"""The vendor envelope: reading JSON bodies and writing answers.
+"""A request body as a JSON object, parsed with orjson and refused when it could
+not be kept or answered faithfully (too deep, a key given twice, a NUL, a number
+past 64 bits).
 
-SPEC §1: every answer is a JSON object with `error` and `error_text`; a body
-over the limit is refused while it streams, with the reference page's exact
-answer; by default every answer is HTTP 200 with the code in the body
-(`--http-status mirror` answers errors with the matching HTTP status).
+SPEC §1: the body decides, not the Content-Type header (`curl -d` sends JSON
+as a form), and a missing type is tolerated.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import logging
 from collections.abc import Iterator
 from typing import Any
 
 import orjson
-from aiohttp import web
 
-from mockserver.config import HttpStatusPolicy
-from mockserver.errors import (
-    BODY_TOO_LARGE_DEBUG,
-    OK_TEXT,
-    AltcraftError,
-    InvalidRequest,
-    ServiceUnavailable,
-)
-
-log = logging.getLogger(__name__)
-
-JSON_CONTENT_TYPE = "application/json"
+from mockserver.domain.values import json_type
+from mockserver.errors import InvalidRequest
+from mockserver.http.answers import JSON_CONTENT_TYPE
 
 #: Content types a JSON body is accepted under besides JSON's own (SPEC §1 tolerates a
 #: missing one): curl's and urllib's default form type, a bare text type, and the raw
@@ -45,111 +33,6 @@ MAX_DEPTH = 64
 #: The integer range of the vendor's 64-bit fields; orjson turns integers past 64 bits
 #: into floats without a word, so they are caught here instead.
 INT_MIN, INT_MAX = -(2**63), 2**63 - 1
-
-
-class ClientDisconnected(Exception):
-    """The client went away mid-request: there is no one to answer."""
-
-
-class Uploads:
-    """The request bodies being received, all clients together.
-
-    Their bytes count against one budget, so many uploads trickling in at once
-    cannot take the server's memory (200 clients each holding 9.9 MB of an
-    unfinished body would be 2 GB); a stopping server cuts them all off rather
-    than waiting up to `--read-timeout` for clients that may never finish.
-    """
-
-    def __init__(self, budget: int) -> None:
-        self.budget = budget
-        self.buffered = 0
-        self._transports: set[asyncio.BaseTransport] = set()
-
-    def receiving(self, transport: asyncio.BaseTransport | None) -> None:
-        if transport is not None:
-            self._transports.add(transport)
-
-    def received(self, transport: asyncio.BaseTransport | None) -> None:
-        self._transports.discard(transport)  # type: ignore[arg-type]
-
-    def cut_all(self) -> int:
-        """Close the connection of every upload still being received."""
-        cut = list(self._transports)
-        for transport in cut:
-            transport.close()
-        return len(cut)
-
-
-async def read_body(request: web.Request, limit: int, timeout: float | None = None) -> bytes:
-    """The request body, refused as soon as it passes `limit` bytes or `timeout` seconds.
-
-    A declared Content-Length over the limit is refused before any of the
-    body is read; a chunked body is counted as it arrives, so an endless
-    upload never sits in memory whole. The body must arrive within
-    `--read-timeout` seconds of its head (`timeout`, default from the
-    settings), so a client sending a byte a second is cut off; the server's
-    other clients are answered meanwhile.
-    """
-    if request.content_length is not None and request.content_length > limit:
-        raise InvalidRequest(BODY_TOO_LARGE_DEBUG)
-    content = request.content
-    if content.is_eof() and content.exception() is None:
-        # A small body usually arrives with its head: it is taken whole, with no
-        # deadline to arm and cancel (a poller's every request comes this way).
-        whole = bytes(content.read_nowait())  # bytes already: no copy
-        if len(whole) > limit:
-            raise InvalidRequest(BODY_TOO_LARGE_DEBUG)
-        return whole
-    from mockserver.app_keys import BODY_NOTE, SETTINGS, UPLOADS  # app_keys imports the state
-
-    if timeout is None:
-        settings = request.app.get(SETTINGS)
-        timeout = settings.read_timeout if settings is not None else None
-    uploads = request.app.get(UPLOADS) or Uploads(limit)
-    transport = request.transport
-    uploads.receiving(transport)
-    received = bytearray()
-    try:
-        async with asyncio.timeout(timeout):
-            async for chunk in content.iter_any():
-                if uploads.buffered + len(chunk) > uploads.budget:
-                    request[BODY_NOTE] = "not read: too many uploads at once"
-                    raise ServiceUnavailable(
-                        f"http: {uploads.budget} bytes of request bodies are being received "
-                        "at once (--max-uploading-bytes); send it again shortly"
-                    )
-                uploads.buffered += len(chunk)
-                received += chunk
-                if len(received) > limit:
-                    raise InvalidRequest(BODY_TOO_LARGE_DEBUG)
-    except TimeoutError:
-        request[BODY_NOTE] = f"not received within {timeout:g} s: not read"
-        raise InvalidRequest(
-            f"http: request body not received within {timeout:g} s (--read-timeout)"
-        ) from None
-    except ConnectionResetError:
-        # The client hung up (or half-closed) before its body was whole: nobody
-        # is left to answer. One line, no traceback (a client's doing).
-        request[BODY_NOTE] = f"client disconnected after {len(received)} bytes: not read"
-        log.warning(
-            "client %s disconnected during its %s %s body after %d bytes",
-            request.remote,
-            request.method,
-            request.path,
-            len(received),
-        )
-        raise ClientDisconnected from None
-    except web.RequestPayloadError as exc:
-        # A body aiohttp could not read: a Content-Encoding that does not decode, a
-        # chunked body that breaks off. The client's fault, answered as such.
-        request[BODY_NOTE] = "unreadable: not read"
-        cause = exc.__cause__ or exc
-        reason = getattr(cause, "message", None) or str(cause)
-        raise InvalidRequest(f"http: request body unreadable: {reason}") from None
-    finally:
-        uploads.buffered -= len(received)
-        uploads.received(transport)
-    return bytes(received)
 
 
 def parse_json_object(raw: bytes, content_type: str | None = None) -> dict[str, Any]:
@@ -184,8 +67,9 @@ def parse_json_object(raw: bytes, content_type: str | None = None) -> dict[str, 
             raise InvalidRequest(_number_problem(raw) or f"body: {exc}") from None
         raise InvalidRequest(f"body: not valid JSON: {exc}{declared}") from None
     if not isinstance(value, dict):
-        kind = type(value).__name__ if value is not None else "null"
-        raise InvalidRequest(f"body: expected a JSON object, got {_json_kind(kind)}")
+        # JSON's grammar has one kind of number (field errors say `integer`, the schema's word).
+        kind = "number" if json_type(value) == "integer" else json_type(value)
+        raise InvalidRequest(f"body: expected a JSON object, got {kind}")
     _refuse_unfaithful(raw, value)
     return value
 
@@ -358,41 +242,3 @@ def _problems(node: Any, path: str) -> Iterator[str]:
         yield f"{here}: number {shown} is outside the 64-bit range"
     elif isinstance(node, str) and "\0" in node:
         yield f"{here}: contains a NUL character (\\u0000)"
-
-
-def _json_kind(python_name: str) -> str:
-    return {"list": "array", "str": "string", "int": "number", "float": "number"}.get(
-        python_name, {"bool": "boolean"}.get(python_name, python_name)
-    )
-
-
-def ok(**fields: Any) -> dict[str, Any]:
-    """A success body; top-level keys sorted, as the vendor's answers are."""
-    body = {"error": 0, "error_text": OK_TEXT, **fields}
-    return dict(sorted(body.items()))
-
-
-def http_status_for(code: int, policy: HttpStatusPolicy) -> int:
-    if code == 0 or policy is HttpStatusPolicy.ALWAYS_200:
-        return 200
-    return code if 400 <= code <= 599 else 500
-
-
-def json_response(
-    body: Any, status: int = 200, headers: dict[str, str] | None = None
-) -> web.Response:
-    return web.Response(
-        body=orjson.dumps(body), status=status, content_type=JSON_CONTENT_TYPE, headers=headers
-    )
-
-
-def error_response(error: AltcraftError, policy: HttpStatusPolicy, control: bool) -> web.Response:
-    """The envelope of an error: forced status, else real statuses on the control
-    API, else the vendor API's status policy."""
-    if error.http_status is not None:
-        status = error.http_status
-    elif control:
-        status = error.code
-    else:
-        status = http_status_for(error.code, policy)
-    return json_response(error.envelope(), status=status, headers=error.headers or None)

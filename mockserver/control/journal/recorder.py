@@ -1,0 +1,133 @@
+"""The journal's recorder: the outermost middleware, so it sees every answer
+(faults and errors included) and the requests whose connection was dropped."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from mockserver.control.journal.masking import KNOWN_TOKEN, known_values, token_fingerprint
+from mockserver.control.journal.model import (
+    ENTRY_OVERHEAD_BYTES,
+    Deferred,
+    JournalEntry,
+    compact,
+    keep_answer,
+    keep_body,
+    keep_unparsed_body,
+    kept_headers,
+)
+from mockserver.http.answers import ConnectionDropped
+from mockserver.http.paths import is_control_path
+from mockserver.keys import BACKEND, SETTINGS, RequestNotes, notes
+
+if TYPE_CHECKING:
+    from mockserver.backend import Backend
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def journal(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Record the request and its answer (vendor calls; control calls on request)."""
+    backend = request.app[BACKEND]
+    # For `serve`'s log filter: a query value that is a known token is masked in the
+    # lines this request logs (its access line, a traceback), whatever its name.
+    KNOWN_TOKEN.set(backend.is_known_token)
+    control = is_control_path(request.path)
+    if control and not request.app[SETTINGS].journal_control:
+        return await handler(request)
+    noted = notes(request)
+    noted.journal_id = backend.journal.new_id()
+    started = time.perf_counter()
+    response: web.StreamResponse | None = None
+    try:
+        response = await handler(request)
+        return response
+    except ConnectionDropped:
+        # The transport is already aborted: this answer is never sent; returning
+        # it keeps aiohttp from logging a dropped connection as a server error.
+        return web.Response(status=499)
+    finally:
+        # Recorded even when the connection was dropped (response is None).
+        elapsed = time.perf_counter() - started
+        backend.journal.record(_entry(backend, request, noted, response, elapsed, control))
+
+
+def _entry(
+    backend: Backend,
+    request: web.Request,
+    noted: RequestNotes,
+    response: web.StreamResponse | None,
+    elapsed: float,
+    control: bool,
+) -> JournalEntry:
+    """The entry, with masking, formatting and parsing deferred to its first reader."""
+    limit = backend.journal.body_limit
+    headers, header_bytes = kept_headers(request.headers, limit)
+    deferred = Deferred(backend.clock.now(), request.query, headers)
+    if request.query_string:  # values that are tokens, masked whatever they are called
+        deferred.secrets = known_values(request.query, backend.is_known_token)
+    assert noted.journal_id is not None
+    entry = JournalEntry(
+        id=noted.journal_id,
+        method=request.method,
+        # SPEC §6: the path exactly as the client sent it (`//databases/list`
+        # stays visible), beside the vendor method it resolved to.
+        path=request.raw_path.partition("?")[0],
+        api_method=noted.api_method,
+        account=noted.account,
+        token_fingerprint=None if noted.token is None else token_fingerprint(noted.token),
+        warning=noted.warning,
+        duration_ms=elapsed * 1000,
+        control=control,
+        deferred=deferred,
+    )
+    entry.fault = {"rules": noted.faults} if noted.faults else None
+    # What the entry holds, in bytes (`Journal.record` drops the oldest past
+    # `--journal-max-bytes`): each of body, answer and headers within the body limit.
+    entry.size = ENTRY_OVERHEAD_BYTES + len(request.raw_path) + header_bytes
+    entry.size += _record_body(noted, request, entry, deferred, limit)
+    if response is None:
+        entry.response_note = "connection dropped: no answer"
+        return entry
+    entry.status = response.status
+    payload = getattr(response, "body", None)
+    if type(payload) is bytes and len(payload) <= limit:
+        deferred.response = compact(payload)
+        entry.size += len(payload)
+    elif isinstance(payload, bytes | bytearray):
+        # Summarised now (big bytes are not kept), from the answer as the handler
+        # returned it when the router noted it, else from the bytes.
+        entry.size += keep_answer(entry, bytes(payload), limit, noted.answer)
+    return entry
+
+
+def _record_body(
+    noted: RequestNotes,
+    request: web.Request,
+    entry: JournalEntry,
+    deferred: Deferred,
+    limit: int,
+) -> int:
+    """Keep the request's body for its entry; answers the bytes kept."""
+    raw = noted.raw_body
+    if raw is None:
+        entry.body_bytes = request.content_length or 0
+        entry.body_note = noted.body_note
+        return 0
+    entry.body_bytes = len(raw)
+    body: Any = noted.body
+    if body is None:
+        if raw:
+            keep_unparsed_body(entry, raw)
+        return min(len(raw), 1024)
+    if not entry.control and len(raw) <= limit:
+        # A vendor body is exactly what its bytes parse to; a control body may be
+        # `{}` for no bytes at all, so it is kept as parsed.
+        deferred.body = raw
+        return len(raw)
+    return keep_body(entry, raw, body, limit)

@@ -1,0 +1,63 @@
+"""Writing answers: the vendor envelope of a success or an error, and its HTTP status.
+
+SPEC §1: every answer is a JSON object with `error` and `error_text`; by
+default every answer is HTTP 200 with the code in the body (`--http-status
+mirror` answers errors with the matching HTTP status). The control API answers
+with real HTTP statuses.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from mockserver.errors import OK_TEXT, AltcraftError
+
+JSON_CONTENT_TYPE = "application/json"
+
+
+class HttpStatusPolicy(StrEnum):
+    """`--http-status`: the vendor answers errors with HTTP 200 and the code in the
+    body (`always_200`); `mirror` answers them with the matching HTTP status."""
+
+    ALWAYS_200 = "always_200"
+    MIRROR = "mirror"
+
+
+class ConnectionDropped(Exception):
+    """The connection was closed on purpose (a fault): there is no answer to send."""
+
+
+def ok(**fields: Any) -> dict[str, Any]:
+    """A success body; top-level keys sorted, as the vendor's answers are."""
+    body = {"error": 0, "error_text": OK_TEXT, **fields}
+    return dict(sorted(body.items()))
+
+
+def http_status_for(code: int, policy: HttpStatusPolicy) -> int:
+    if code == 0 or policy is HttpStatusPolicy.ALWAYS_200:
+        return 200
+    return code if 400 <= code <= 599 else 500
+
+
+def json_response(
+    body: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
+    return web.Response(
+        body=orjson.dumps(body), status=status, content_type=JSON_CONTENT_TYPE, headers=headers
+    )
+
+
+def error_response(error: AltcraftError, policy: HttpStatusPolicy, control: bool) -> web.Response:
+    """The envelope of an error: forced status, else real statuses on the control
+    API, else the vendor API's status policy."""
+    if error.http_status is not None:
+        status = error.http_status
+    elif control:
+        status = error.code
+    else:
+        status = http_status_for(error.code, policy)
+    return json_response(error.envelope(), status=status, headers=error.headers or None)

@@ -1,0 +1,32 @@
+"""Path normal form, and which API a path belongs to.
+
+SPEC §1: repeated slashes are collapsed and a trailing slash is accepted.
+"""
+
+from __future__ import annotations
+
+import re
+
+_SLASHES = re.compile(r"/{2,}")
+
+CONTROL_PREFIX = "/_mock/"
+
+
+def normalize_path(path: str) -> str:
+    """Collapse repeated slashes and drop a trailing one (SPEC §1)."""
+    path = _SLASHES.sub("/", path)
+    if len(path) > 1 and path.endswith("/"):
+        path = path.rstrip("/") or "/"
+    return path
+
+
+def normal_path(path: str) -> str:
+    """normalize_path, skipping its regex for a path already in normal form (nearly all)."""
+    if "//" in path or path.endswith("/"):
+        return normalize_path(path)
+    return path
+
+
+def is_control_path(path: str) -> bool:
+    """Whether the path is the mock's own API (`/_mock/...`), however written."""
+    return (normal_path(path) + "/").startswith(CONTROL_PREFIX)
