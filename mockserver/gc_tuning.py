@@ -3,8 +3,7 @@
 CPython's cyclic collector walks every container it tracks. A store of 200,000
 profiles is about a million dicts and lists, so each full collection costs more
 as the store grows, and a batch that happens to trigger one pays for the whole
-store (measured: the time per 10,000-profile batch grew 1.4x from 0 to 200,000
-profiles). Stored documents never form reference cycles, so once a unit of
+store. Stored documents never form reference cycles, so once a unit of
 work is committed its documents are moved out of the collector's sight
 (`gc.freeze`), and young collections run less often. Only `serve` does this:
 a test process that embeds the app keeps the interpreter's defaults.
@@ -14,8 +13,8 @@ connection's transport, which sits in a reference cycle: once the client closes
 it, the cycle is garbage the collector no longer sees. So when what is frozen
 has doubled since the last full pass, everything is unfrozen, collected and
 frozen again: the cost stays proportional to the growth, and frozen garbage
-never outgrows what was live at the last pass (measured by review: without
-the pass, ~1 KB per closed connection was kept for good).
+never outgrows what was live at the last pass (bench/README.md has the figures
+behind these choices).
 """
 
 from __future__ import annotations
@@ -29,8 +28,7 @@ YOUNG_THRESHOLD = 20_000
 #: A full pass once the frozen objects have grown by this share since the last
 #: (doubled): passes at geometric intervals cost O(1) per object overall, and a
 #: store growing to 200,000 profiles sees three of them (at a quarter, a
-#: third... not in its last batches). At 0.25, as CPython's own rule, the pass
-#: ran every two to four 10,000-profile batches and cost ~0.4 s each at 200,000.
+#: third... not in its last batches); CPython's own 0.25 passes far more often.
 FULL_PASS_GROWTH = 1.0
 #: ... and by at least this many objects, so a small store is not paused for
 #: a full pass every few imports (a pass on a small heap still costs ~0.1 s,
@@ -44,10 +42,10 @@ RECOUNT_SHARE = 16
 
 class _Passes:
     #: Objects frozen so far, counted as they are frozen: `gc.get_freeze_count()`
-    #: walks the whole frozen list (70 ms at 2,000,000 objects, measured), which
-    #: a commit must not pay. Frozen objects that die (a request body that was
-    #: in flight at a commit) are not subtracted, so this runs ahead of the
-    #: heap; once it says a pass may be due, the exact count decides.
+    #: walks the whole frozen list, which a commit must not pay. Frozen objects
+    #: that die (a request body that was in flight at a commit) are not
+    #: subtracted, so this runs ahead of the heap; once it says a pass may be
+    #: due, the exact count decides.
     frozen = 0
     frozen_after_last = 0
     #: After an exact count that found no pass due, the next one waits until the

@@ -25,7 +25,27 @@ from referencing.jsonschema import DRAFT202012
 
 from mockserver.domain.values import describe, json_type, quote
 from mockserver.errors import InvalidRequest
-from mockserver.resources import schemas_dir
+
+#: A wheel carries `schemas/` and `fixtures/` inside the package (`mockserver/_data/`,
+#: see pyproject's force-include); a source checkout or editable install uses the
+#: folders at the top of the repository.
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def data_dir(name: str) -> Path:
+    """Where a shipped folder (`schemas`, `fixtures`) is."""
+    for candidate in (_PACKAGE / "_data" / name, _PACKAGE.parent / name):
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError(f"shipped folder {name}/ not found beside the mockserver package")
+
+
+def schemas_dir() -> Path:
+    return data_dir("schemas")
+
+
+def fixtures_dir() -> Path:
+    return data_dir("fixtures")
 
 
 class SchemaError(RuntimeError):

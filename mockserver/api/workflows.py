@@ -1,7 +1,7 @@
 """`workflows/*` endpoints: the batch task and the rest of its family (SPEC §3, §8).
 
 Every import goes through the same domain rules and the same unit of work
-(`imports_now.apply_slice`): the task runs it step by step, the synchronous
+(`Importer.apply_slice`): the task runs it step by step, the synchronous
 methods run it once and flush before they answer. Each engagement records
 which of these methods engaged the profile (`source`).
 """

@@ -1,13 +1,13 @@
 """`GET /_mock/ui`: the dashboard, a single page served by the server itself.
 
-Issue 8: a developer whose integration test failed wants to *look*: which
+A developer whose integration test failed wants to *look*: which
 requests arrived, what the mock answered, which tasks are stuck where, which
 profiles exist. The page is plain HTML, CSS and JavaScript shipped inside the
 package (`mockserver/ui/`, no CDN, no build step) and reads only the /_mock/
 JSON API, so it shows exactly what a test could assert on.
 
 The page and its two assets load without the admin token (they hold no data;
-middleware.OPEN_CONTROL_PATHS lists them); the page asks for the token once and
+http.access.OPEN_CONTROL_PATHS lists them); the page asks for the token once and
 sends it as `Authorization: Bearer` on every data call. The
 Content-Security-Policy allows only same-origin scripts, styles and requests:
 the journal shows whatever clients sent, and the page never turns that into

@@ -36,9 +36,7 @@ from mockserver.errors import ProfileNotFound
 ItemVeto = Callable[[PreparedItem], ItemFailure | None]
 
 
-# Not frozen: a frozen dataclass's __init__ costs ~8x a plain one's, and one is
-# built per imported item. Treated as immutable all the same.
-@dataclass(slots=True)
+@dataclass(slots=True)  # built per item: not frozen (see mockserver/domain/__init__.py)
 class Imported:
     profile_id: str
     created: bool

@@ -74,9 +74,7 @@ def at(where: str, name: str) -> str:
     return f"{where}.{name}" if where else name
 
 
-# Not frozen: a frozen dataclass's __init__ costs ~8x a plain one's, and one is
-# built per imported item. Treated as immutable all the same.
-@dataclass(slots=True)
+@dataclass(slots=True)  # built per item: not frozen (see mockserver/domain/__init__.py)
 class ItemFailure:
     """An item that could not be imported: its entry in the task result."""
 
@@ -158,9 +156,7 @@ class ImportOptions:
         )
 
 
-# Not frozen: a frozen dataclass's __init__ costs ~8x a plain one's, and one is
-# built per imported item. Treated as immutable all the same.
-@dataclass(slots=True)
+@dataclass(slots=True)  # built per item: not frozen (see mockserver/domain/__init__.py)
 class PreparedItem:
     fields: dict[str, Any]
     subscriptions: list[dict[str, Any]]

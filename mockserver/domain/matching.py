@@ -62,9 +62,7 @@ _PHONE_MODES = frozenset(
 MATCHING_MODES: tuple[str, ...] = tuple(mode.value for mode in MatchingMode)
 
 
-# Not frozen: a frozen dataclass's __init__ costs ~8x a plain one's, and one is
-# built per imported item. Treated as immutable all the same.
-@dataclass(slots=True)
+@dataclass(slots=True)  # built per item: not frozen (see mockserver/domain/__init__.py)
 class MatchKey:
     """What one item is looked up by. Emails and phones are already normalised."""
 

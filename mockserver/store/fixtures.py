@@ -27,8 +27,7 @@ from mockserver.domain.catalog import (
 )
 from mockserver.domain.items import subscription_status
 from mockserver.domain.values import ValueProblem, check_typed, normalize_phone, normalize_phones
-from mockserver.resources import fixtures_dir
-from mockserver.schemas import SchemaSet
+from mockserver.schemas import SchemaSet, fixtures_dir
 
 FIXTURE_SCHEMA = "fixtures.schema"
 

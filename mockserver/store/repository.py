@@ -5,8 +5,7 @@ The database is TinyDB's: tables `profiles` (doc id = creation sequence),
 `meta`, held by `MemoryBackedStorage`, and the
 snapshot file is a TinyDB JSON file. Writes go straight into the tables the
 storage holds rather than through TinyDB's Table API, because every Table
-call rebuilds the whole table (measured: 95% of an import's time at 30,000
-profiles), which makes a batch cost grow with the store.
+call rebuilds the whole table, which makes a batch cost grow with the store.
 
 Persistence (SPEC §7): each commit appends its changed documents to a change
 log, one fsynced line, so a commit costs what it changed, not the store's

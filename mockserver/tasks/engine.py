@@ -170,16 +170,10 @@ class TaskEngine:
 
     def _load(self, doc: Mapping[str, Any]) -> Task:
         """A task from the store: its document, items and results."""
-        task = Task.from_doc(dict(doc))
-        if "results" not in doc:
-            task.results = self._store.task_results(task.task_id)
-            task.results_saved = len(task.results)
-        # else: stored in one document by an earlier version; the next save
-        # writes its results apart (from the first one on).
-        if "items" not in doc:
-            task.items = None if task.finished else self._store.task_items(task.task_id)
-        elif not task.finished:
-            self._store.save_task_items(task.task_id, task.items or [])
+        task = Task.from_doc(doc)
+        task.results = self._store.task_results(task.task_id)
+        task.results_saved = len(task.results)
+        task.items = None if task.finished else self._store.task_items(task.task_id)
         return task
 
     # -- reading -----------------------------------------------------------------
@@ -202,7 +196,7 @@ class TaskEngine:
         return [
             self._active.get(doc["task_id"])
             or self._finished.get(doc["task_id"])
-            or Task.from_doc(dict(doc))
+            or Task.from_doc(doc)
             for doc in self._store.tasks()
         ]
 

@@ -150,9 +150,9 @@ class Task:
         }
 
     @classmethod
-    def from_doc(cls, doc: dict[str, Any]) -> Task:
-        """The task of a document; `items` and `results` are read only from a
-        document stored before they were kept apart (the engine adds them)."""
+    def from_doc(cls, doc: Mapping[str, Any]) -> Task:
+        """The task of its document, without its items and results (the store keeps
+        them apart; the engine adds them when it needs them)."""
         return cls(
             task_id=doc["task_id"],
             account=doc["account"],
@@ -163,12 +163,11 @@ class Task:
             created=doc["created"],
             progression=Progression.from_doc(doc["progression"]),
             options=ImportOptions.from_doc(doc["options"]),
-            items=doc.get("items"),
+            items=None,
             total=doc["total"],
             processed=doc["processed"],
             steps_taken=doc.get("steps_taken", 0),
             status=TaskStatus(doc["status"]),
-            results=list(doc.get("results") or []),
             failure=doc.get("failure"),
             finished_at=doc.get("finished_at"),
             request_id=doc.get("request_id"),

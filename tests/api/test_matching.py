@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from mockserver.config import ProgressionMode
-from mockserver.resources import fixtures_dir
+from mockserver.schemas import fixtures_dir
 from tests.conftest import BATCH_TASK, ApiClient
 
 ANN = "ann@example.com"

@@ -7,7 +7,6 @@ control API, `rate` on a FakeClock driven by hand. No test sleeps.
 from __future__ import annotations
 
 import asyncio
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -734,36 +733,6 @@ async def test_a_resumed_task_keeps_its_items_and_results(tmp_path):
     assert len({entry["profile_id"] for entry in entries}) == 30
     assert reopened.store.task_items(task.task_id) is None  # dropped once the task ended
     reopened.store.close()
-
-
-async def test_a_task_stored_in_one_document_by_an_earlier_version_resumes(tmp_path):
-    """Before items and results had their own tables, the task's document held
-    them: such a store still resumes and completes its tasks."""
-    db = tmp_path / "store.json"
-    state = await manual_state(db)
-    task = await submit(state, people(30))
-    await state.engine.advance(task.task_id, 10)
-    first_ids = [entry["profile_id"] for entry in task.result_entries()]
-    await state.store.flush(compact=True)
-    state.store.close()
-    content = json.loads(db.read_bytes())
-    [doc] = content["tasks"].values()
-    doc["items"] = content.pop("task_items")[task.task_id]["items"]
-    doc["results"] = [e for r in content.pop("task_results").values() for e in r["entries"]]
-    db.write_text(json.dumps(content))
-
-    reopened = await manual_state(db)
-    await reopened.engine.complete(task.task_id)
-    entries = reopened.engine.get(task.task_id).result_entries()
-    assert [entry["profile_id"] for entry in entries[:10]] == first_ids
-    assert len({entry["profile_id"] for entry in entries}) == 30
-    assert reopened.store.count_profiles() == 30
-    await reopened.store.flush(compact=True)
-    reopened.store.close()
-
-    again = await manual_state(db)  # and the rewritten store reads back the same
-    assert again.engine.get(task.task_id).result_entries() == entries
-    again.store.close()
 
 
 # -- a rate tick shares the loop ---------------------------------------------------

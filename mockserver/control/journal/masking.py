@@ -89,6 +89,7 @@ def masked_headers(headers: Mapping[str, str]) -> dict[str, str]:
     shown = {}
     for name, value in headers.items():
         if name.lower() in MASKED_HEADERS or is_secret_name(name):
+            # Any scheme is kept (`Basic abcd…`), only the credential is masked.
             scheme, _, secret = value.partition(" ")
             value = f"{scheme} {mask_token(secret)}" if secret else mask_token(value)
         shown[str(name)] = value  # header names are `istr`, which orjson does not take as keys

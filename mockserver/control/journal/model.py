@@ -44,8 +44,7 @@ KEPT_OBJECT_KEYS = 100
 KEPT_STRING_CHARS = 256
 CUT_KEY = "…"
 #: What an entry costs beside the bytes it keeps (its Python objects: the entry,
-#: its strings, the header and query views): ~1 KB, measured with a process
-#: (20,000 small entries, read or not, took 1.4-1.5 KB each, their bytes included).
+#: its strings, the header and query views): ~1 KB (bench/README.md).
 ENTRY_OVERHEAD_BYTES = 1024
 #: `--journal-max-bytes`' default: entries past it are dropped, oldest first.
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
