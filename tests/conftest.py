@@ -135,6 +135,15 @@ async def api(make_api: ApiClientFactory) -> ApiClient:
     return await make_api()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that starts the real server as a process (`e2e`) is `slow`, whatever
+    its folder (examples/ included: the plugin's fixtures start the process);
+    heavy in-process tests carry `slow` themselves. `make test-fast` runs the rest."""
+    for item in items:
+        if item.get_closest_marker("e2e") or "altcraft_mock_server" in item.fixturenames:
+            item.add_marker(pytest.mark.slow)
+
+
 def person(n: int, **extra: Any) -> dict[str, Any]:
     """An item in the reference page's shape."""
     return {

@@ -249,6 +249,7 @@ async def test_instant_profiles_are_visible_before_any_poll(make_api):
     assert view["processed"] == 3
 
 
+@pytest.mark.slow  # big load: 10,000 items
 async def test_instant_ten_thousand_items_complete_with_distinct_profiles(make_api):
     api = await make_api(progression=ProgressionMode.INSTANT)
     task_id = await api.import_batch(people(10_000))

@@ -12,10 +12,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-from mockserver.schemas import SchemaSet
+from mockserver.schemas import shipped_schemas
 from tests.conftest import BATCH_TASK, STATUS, ApiClient
 
-SCHEMAS = SchemaSet()
+SCHEMAS = shipped_schemas()
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 TWO_ACCOUNTS = str(FIXTURES / "two_accounts.json")
 ALPHA = "alpha-token-0000000000000001"
