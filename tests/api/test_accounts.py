@@ -22,7 +22,7 @@ from mockserver.errors import (
     WORKFLOW_NOT_FOUND_TEXT,
 )
 from mockserver.schemas import shipped_schemas
-from tests.conftest import BATCH_TASK, STATUS, TOKEN, ApiClient, person
+from tests.helpers import BATCH_TASK, STATUS, TOKEN, ApiClient, person
 
 TWO_ACCOUNTS = Path(__file__).resolve().parent.parent / "fixtures" / "two_accounts.json"
 ALPHA = "alpha-token-0000000000000001"

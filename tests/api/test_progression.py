@@ -21,7 +21,7 @@ from mockserver.domain.imports import parse_import_options
 from mockserver.state import MockState
 from mockserver.tasks.engine import MAX_ITEMS_PER_SLICE, RATE_SLICE_ITEMS, NewTask
 from mockserver.tasks.model import Task, TaskStatus
-from tests.conftest import ApiClient, person
+from tests.helpers import ApiClient, person
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "progression.json"
 FIXTURE_TOKEN = "progression-fixture-token"

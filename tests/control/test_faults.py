@@ -28,7 +28,7 @@ from mockserver.errors import (
     TOKEN_REQUIRED_TEXT,
     TOO_MANY_REQUESTS_TEXT,
 )
-from tests.conftest import BATCH_TASK, STATUS, TOKEN, Answer, ApiClient, person
+from tests.helpers import BATCH_TASK, STATUS, TOKEN, Answer, ApiClient, person
 
 TWO_ACCOUNTS = Path(__file__).resolve().parent.parent / "fixtures" / "two_accounts.json"
 ALPHA = "alpha-token-0000000000000001"

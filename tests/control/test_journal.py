@@ -16,20 +16,24 @@ from typing import Any
 import pytest
 from yarl import URL
 
-from tests.conftest import BATCH_TASK, STATUS, TOKEN, ApiClient, person
-from tests.control.control_helpers import (
+from tests.helpers import (
     ALPHA,
     BATCH_PATH,
+    BATCH_TASK,
     BETA,
     BETA_SECOND,
     ISO_TIME,
+    STATUS,
     STATUS_PATH,
+    TOKEN,
     TWO_ACCOUNTS,
+    ApiClient,
     add_fault,
     entries,
     envelope,
     journal,
     ok,
+    person,
     refused,
     status_of_unknown,
     task,

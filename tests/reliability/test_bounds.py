@@ -34,7 +34,7 @@ import pytest
 
 from mockserver.errors import INVALID_REQUEST_TEXT
 from mockserver.imports_now import item_veto
-from tests.conftest import BATCH_TASK, STATUS, TOKEN, ApiClient
+from tests.helpers import BATCH_TASK, STATUS, TOKEN, ApiClient
 from tests.reliability.helpers import SYNC_BATCH, ServerProcess, figure
 
 BATCH_PATH = f"/api/v1.1/{BATCH_TASK}"

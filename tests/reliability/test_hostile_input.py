@@ -23,7 +23,7 @@ import orjson
 import pytest
 
 from mockserver.errors import INVALID_REQUEST_TEXT
-from tests.conftest import BATCH_TASK, TOKEN, Answer, ApiClient, check_against_contract
+from tests.helpers import BATCH_TASK, TOKEN, Answer, ApiClient, check_against_contract
 from tests.reliability.helpers import (
     ServerProcess,
     body_of,
