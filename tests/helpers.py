@@ -211,17 +211,32 @@ async def add_fault(api: ApiClient, **rule: Any) -> dict[str, Any]:
     return await ok(api, "POST", "/_mock/faults", "control/fault.response", status=201, json=rule)
 
 
+async def list_faults(api: ApiClient) -> dict[str, Any]:
+    """`GET /_mock/faults`: every rule and the total."""
+    return await ok(api, "GET", "/_mock/faults", "control/faults.response")
+
+
 async def faults(api: ApiClient) -> list[dict[str, Any]]:
-    return (await ok(api, "GET", "/_mock/faults", "control/faults.response"))["faults"]
+    return (await list_faults(api))["faults"]
+
+
+async def get_fault(api: ApiClient, fault_id: str) -> dict[str, Any]:
+    return await ok(api, "GET", f"/_mock/faults/{fault_id}", "control/fault.response")
 
 
 async def reset(api: ApiClient, **body: Any) -> dict[str, Any]:
     return await ok(api, "POST", "/_mock/reset", "control/ok.response", json=body)
 
 
+async def status_call(api: ApiClient, **fields: Any) -> Answer:
+    """A cheap vendor call never faulted by itself: `tasks/status` of a task that
+    does not exist (a 404 unless a fault rule answers instead)."""
+    return await api.call(STATUS, {"task_id": "no-such-task", **fields})
+
+
 async def status_of_unknown(api: ApiClient, **fields: Any) -> None:
-    """A cheap vendor call: `tasks/status` of a task that does not exist (error 404)."""
-    answer = await api.call(STATUS, {"task_id": "no-such-task", **fields})
+    """`status_call`, answered with its 404."""
+    answer = await status_call(api, **fields)
     assert answer.body["error"] == 404, answer.body
 
 
