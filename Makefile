@@ -8,7 +8,7 @@ ARGS   ?=
 # The suite runs on both cores (pytest-xdist); `make test JOBS=0` runs it in one process.
 JOBS   ?= 2
 
-.PHONY: run test bench browser lint format openapi clean
+.PHONY: run test test-fast bench browser lint format openapi clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (set PYTHON=...)")'
@@ -28,6 +28,11 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed-test browser
 	$(BIN)/python -m pytest -p xdist -n $(JOBS) $(ARGS)
+
+# The quick loop: everything but the tests marked `slow` (processes, the browser,
+# fuzzing, big loads); `make test` runs them all.
+test-fast: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -p xdist -n $(JOBS) -m "not slow" $(ARGS)
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/run.py

@@ -21,8 +21,8 @@ from mockserver.errors import (
     TOKEN_REQUIRED_TEXT,
     WORKFLOW_NOT_FOUND_TEXT,
 )
-from mockserver.schemas import SchemaSet
-from tests.conftest import BATCH_TASK, STATUS, TOKEN, ApiClient, person
+from mockserver.schemas import shipped_schemas
+from tests.helpers import BATCH_TASK, STATUS, TOKEN, ApiClient, person
 
 TWO_ACCOUNTS = Path(__file__).resolve().parent.parent / "fixtures" / "two_accounts.json"
 ALPHA = "alpha-token-0000000000000001"
@@ -232,7 +232,8 @@ async def test_permissive_mode_keeps_an_inactive_workflow_inactive(make_api):
 
 
 def test_two_accounts_fixture_is_valid():
-    problems = SchemaSet()["fixtures.schema"].problems(orjson.loads(TWO_ACCOUNTS.read_bytes()))
+    document = orjson.loads(TWO_ACCOUNTS.read_bytes())
+    problems = shipped_schemas()["fixtures.schema"].problems(document)
     assert problems == []
 
 

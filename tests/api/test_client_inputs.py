@@ -14,8 +14,7 @@ import orjson
 import pytest
 
 from mockserver.domain.values import INVALID_PHONE
-from tests.conftest import BATCH_TASK, ApiClient, ok_body
-from tests.control.control_helpers import engagements, profiles
+from tests.helpers import BATCH_TASK, ApiClient, engagements, ok_body, profiles
 
 CANONICAL = "+79001234567"
 #: How the same phone arrives: a Java client's bare digits, CRM exports.

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import ApiClient, ok_body
-from tests.control.control_helpers import engagements, profiles, reset
+from tests.helpers import ApiClient, engagements, ok_body, profiles, reset
 
 DELETE = "profiles/delete"
 NOT_FOUND = "Profile not found"

@@ -24,7 +24,7 @@ from mockserver.errors import (
     PROFILE_NOT_FOUND_TEXT,
     WORKFLOW_NOT_FOUND_TEXT,
 )
-from tests.conftest import BATCH_TASK, ApiClient, ok_body, person
+from tests.helpers import BATCH_TASK, ApiClient, ok_body, person
 
 SYNC_BATCH = "workflows/import_and_start_batch"
 SINGLE = "workflows/import_and_start"

@@ -21,7 +21,7 @@ import pytest
 
 from mockserver.config import ProgressionMode
 from mockserver.domain.values import INVALID_PHONE
-from tests.conftest import BATCH_TASK, ApiClient, person
+from tests.helpers import BATCH_TASK, ApiClient, person
 
 ANN = "ann@example.com"
 BOB = "bob@example.com"

@@ -20,7 +20,7 @@ import pytest
 
 from mockserver.config import ProgressionMode
 from mockserver.schemas import fixtures_dir
-from tests.conftest import BATCH_TASK, ApiClient
+from tests.helpers import BATCH_TASK, ApiClient
 
 ANN = "ann@example.com"
 BOB = "bob@example.com"

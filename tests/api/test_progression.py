@@ -20,7 +20,7 @@ from mockserver.config import ProgressionMode, settings_for_tests
 from mockserver.importer.options import parse_import_options
 from mockserver.tasks.engine import MAX_ITEMS_PER_SLICE, RATE_SLICE_ITEMS, NewTask
 from mockserver.tasks.model import Task, TaskStatus
-from tests.conftest import ApiClient, person
+from tests.helpers import ApiClient, person
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "progression.json"
 FIXTURE_TOKEN = "progression-fixture-token"
@@ -248,6 +248,7 @@ async def test_instant_profiles_are_visible_before_any_poll(make_api):
     assert view["processed"] == 3
 
 
+@pytest.mark.slow  # big load: 10,000 items
 async def test_instant_ten_thousand_items_complete_with_distinct_profiles(make_api):
     api = await make_api(progression=ProgressionMode.INSTANT)
     task_id = await api.import_batch(people(10_000))

@@ -18,7 +18,7 @@ from mockserver.errors import (
     TOKEN_REQUIRED_TEXT,
     WORKFLOW_NOT_FOUND_TEXT,
 )
-from tests.conftest import BATCH_TASK, STATUS, TOKEN, Answer, ApiClient, person
+from tests.helpers import BATCH_TASK, STATUS, TOKEN, Answer, ApiClient, person
 
 MATCHING_MODES = (
     "email, email_profile, email_sub, phone, phone_sub, "

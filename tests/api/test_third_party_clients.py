@@ -43,7 +43,7 @@ import pytest
 
 from mockserver.config import ProgressionMode
 from mockserver.errors import INVALID_REQUEST_TEXT, OK_TEXT
-from tests.conftest import TOKEN, Answer, ApiClient
+from tests.helpers import TOKEN, Answer, ApiClient
 
 
 @pytest.fixture

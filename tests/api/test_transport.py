@@ -30,7 +30,7 @@ from mockserver.errors import (
     WORKFLOW_NOT_FOUND_TEXT,
 )
 from mockserver.ids import TaskIdFormat
-from tests.conftest import (
+from tests.helpers import (
     BATCH_TASK,
     STATUS,
     TOKEN,

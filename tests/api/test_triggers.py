@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import STATUS, ApiClient, ok_body
-from tests.control.control_helpers import add_fault, engagements, entries, reset, task
+from tests.helpers import STATUS, ApiClient, add_fault, engagements, entries, ok_body, reset, task
 
 START = "campaigns/triggers/start"
 IMPORT_AND_START = "campaigns/triggers/import_and_start"

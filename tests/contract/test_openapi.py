@@ -13,7 +13,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from mockserver.api import API_METHODS
-from tests.conftest import BATCH_TASK, STATUS, person
+from tests.helpers import BATCH_TASK, STATUS, person
 
 COMMITTED = Path(__file__).resolve().parents[2] / "openapi.json"
 

@@ -10,7 +10,7 @@ import re
 
 import orjson
 
-from tests.conftest import BATCH_TASK, STATUS
+from tests.helpers import BATCH_TASK, STATUS
 
 EMAIL_EXAMPLE = b"""{
 "token": "abcdefghijklmnqrstuvwxyz",

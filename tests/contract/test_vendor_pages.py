@@ -44,7 +44,7 @@ from urllib.parse import urlencode
 import orjson
 import pytest
 
-from tests.conftest import TOKEN, ApiClient, check_against_contract
+from tests.helpers import TOKEN, ApiClient, check_against_contract
 
 OK = {"error": 0, "error_text": "Successful operation"}
 PROFILE_ID = re.compile(r"^[0-9a-f]{24}$")

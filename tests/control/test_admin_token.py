@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import STATUS, TOKEN, person
-from tests.control.control_helpers import check_schema, envelope
+from tests.helpers import STATUS, TOKEN, check_schema, envelope, person
 
 ADMIN = "s3cret-admin-token"
 RIGHT = {"Authorization": f"Bearer {ADMIN}"}

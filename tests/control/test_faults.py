@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -28,14 +27,33 @@ from mockserver.errors import (
     TOKEN_REQUIRED_TEXT,
     TOO_MANY_REQUESTS_TEXT,
 )
-from tests.conftest import BATCH_TASK, STATUS, TOKEN, Answer, ApiClient, person
+from tests.helpers import (
+    ALPHA,
+    BATCH_PATH,
+    BATCH_TASK,
+    BETA,
+    BETA_SECOND,
+    STATUS,
+    STATUS_PATH,
+    TOKEN,
+    TWO_ACCOUNTS,
+    Answer,
+    ApiClient,
+    add_fault,
+    engagements,
+    entries,
+    get_fault,
+    list_faults,
+    ok,
+    person,
+    profiles,
+    refused,
+    reset,
+    status_call,
+    tasks,
+)
+from tests.helpers import task as task_view
 
-TWO_ACCOUNTS = Path(__file__).resolve().parent.parent / "fixtures" / "two_accounts.json"
-ALPHA = "alpha-token-0000000000000001"
-BETA = "beta-token-0000000000000002"
-BETA_SECOND = "beta-token-0000000000000003"  # a second token of account beta
-BATCH_PATH = f"/api/v1.1/{BATCH_TASK}"
-STATUS_PATH = f"/api/v1.1/{STATUS}"
 UNAVAILABLE = {"error": 503, "error_text": SERVICE_UNAVAILABLE_TEXT}
 RATE_LIMITED = {"error": 429, "error_text": TOO_MANY_REQUESTS_TEXT}
 DROPPED = "connection dropped: no answer"
@@ -45,58 +63,9 @@ FAULT_NOT_FOUND_TEXT = "Fault not found"
 # -- helpers -------------------------------------------------------------------------
 
 
-async def add_fault(api: ApiClient, **rule: Any) -> dict[str, Any]:
-    """POST /_mock/faults; the rule as the server shows it."""
-    answer = await api.control("POST", "/_mock/faults", json=rule)
-    assert answer.status == 201, answer.body
-    return answer.body
-
-
-async def get_fault(api: ApiClient, fault_id: str) -> dict[str, Any]:
-    answer = await api.control("GET", f"/_mock/faults/{fault_id}")
-    assert answer.status == 200, answer.body
-    return answer.body
-
-
 async def counters(api: ApiClient, fault_id: str) -> dict[str, int]:
     rule = await get_fault(api, fault_id)
     return {"matched": rule["matched"], "fired": rule["fired"]}
-
-
-async def list_faults(api: ApiClient) -> dict[str, Any]:
-    answer = await api.control("GET", "/_mock/faults")
-    assert answer.status == 200, answer.body
-    return answer.body
-
-
-async def journal(api: ApiClient, **query: str) -> list[dict[str, Any]]:
-    answer = await api.control("GET", "/_mock/requests", params=query)
-    assert answer.status == 200, answer.body
-    return answer.body["requests"]
-
-
-async def tasks(api: ApiClient) -> list[dict[str, Any]]:
-    answer = await api.control("GET", "/_mock/tasks")
-    assert answer.status == 200, answer.body
-    return answer.body["tasks"]
-
-
-async def task_view(api: ApiClient, task_id: str) -> dict[str, Any]:
-    answer = await api.control("GET", f"/_mock/tasks/{task_id}")
-    assert answer.status == 200, answer.body
-    return answer.body
-
-
-async def profiles(api: ApiClient, **query: str) -> list[dict[str, Any]]:
-    answer = await api.control("GET", "/_mock/profiles", params=query)
-    assert answer.status == 200, answer.body
-    return answer.body["profiles"]
-
-
-async def engagements(api: ApiClient, workflow_id: int) -> list[dict[str, Any]]:
-    answer = await api.control("GET", "/_mock/engagements", params={"workflow_id": workflow_id})
-    assert answer.status == 200, answer.body
-    return answer.body["engagements"]
 
 
 def batch(*items: Any, workflow_id: int = 2) -> dict[str, Any]:
@@ -106,11 +75,6 @@ def batch(*items: Any, workflow_id: int = 2) -> dict[str, Any]:
 async def import_call(api: ApiClient, **fields: Any) -> Answer:
     body = batch(workflow_id=fields.pop("workflow_id", 2))
     return await api.call(BATCH_TASK, {**body, **fields})
-
-
-async def status_of_unknown(api: ApiClient, **fields: Any) -> Answer:
-    """A cheap vendor call that is never faulted by itself: 404 Task not found."""
-    return await api.call(STATUS, {"task_id": "no-such-task", **fields})
 
 
 def task_not_found() -> dict[str, Any]:
@@ -199,8 +163,8 @@ async def test_get_one_rule_by_id(api):
 
 
 async def test_get_unknown_rule_is_404_fault_not_found(api):
-    answer = await api.control("GET", "/_mock/faults/fault_9")
-    assert (answer.status, answer.body) == (404, fault_not_found("fault_9"))
+    body = await refused(api, "GET", "/_mock/faults/fault_9", 404)
+    assert body == fault_not_found("fault_9")
 
 
 async def test_a_rules_token_is_never_shown(api):
@@ -215,42 +179,40 @@ async def test_a_rules_token_is_never_shown(api):
 async def test_delete_one_rule_removes_only_that_rule(api):
     first = await add_fault(api, action="error", error=503)
     second = await add_fault(api, action="delay", delay_ms=1)
-    answer = await api.control("DELETE", f"/_mock/faults/{first['id']}")
-    assert (answer.status, answer.body) == (200, {"status": "ok"})
+    answer = await ok(api, "DELETE", f"/_mock/faults/{first['id']}", "control/ok.response")
+    assert answer == {"status": "ok"}
     assert await list_faults(api) == {"faults": [second], "total": 1}
     assert succeeded(await import_call(api))
 
 
 async def test_a_deleted_rule_is_404_for_get_and_delete(api):
     rule = await add_fault(api, action="error", error=503)
-    await api.control("DELETE", f"/_mock/faults/{rule['id']}")
-    got = await api.control("GET", f"/_mock/faults/{rule['id']}")
-    deleted_again = await api.control("DELETE", f"/_mock/faults/{rule['id']}")
-    assert (got.status, got.body) == (404, fault_not_found(rule["id"]))
-    assert (deleted_again.status, deleted_again.body) == (404, fault_not_found(rule["id"]))
+    await ok(api, "DELETE", f"/_mock/faults/{rule['id']}", "control/ok.response")
+    got = await refused(api, "GET", f"/_mock/faults/{rule['id']}", 404)
+    deleted_again = await refused(api, "DELETE", f"/_mock/faults/{rule['id']}", 404)
+    assert got == fault_not_found(rule["id"])
+    assert deleted_again == fault_not_found(rule["id"])
 
 
 async def test_delete_all_rules(api):
     await add_fault(api, action="error", error=503)
     await add_fault(api, action="rate_limit")
-    answer = await api.control("DELETE", "/_mock/faults")
-    assert (answer.status, answer.body) == (200, {"status": "ok"})
+    answer = await ok(api, "DELETE", "/_mock/faults", "control/ok.response")
+    assert answer == {"status": "ok"}
     assert await list_faults(api) == {"faults": [], "total": 0}
     assert succeeded(await import_call(api))
 
 
 async def test_reset_removes_every_rule(api):
     await add_fault(api, action="error", error=503)
-    answer = await api.control("POST", "/_mock/reset")
-    assert answer.status == 200, answer.body
+    await ok(api, "POST", "/_mock/reset", "control/ok.response")  # no body: every scope
     assert await list_faults(api) == {"faults": [], "total": 0}
     assert succeeded(await import_call(api))
 
 
 async def test_reset_without_the_faults_scope_keeps_the_rules(api):
     rule = await add_fault(api, action="error", error=503)
-    answer = await api.control("POST", "/_mock/reset", json={"scopes": ["data", "journal"]})
-    assert answer.status == 200, answer.body
+    await reset(api, scopes=["data", "journal"])
     assert await list_faults(api) == {"faults": [rule], "total": 1}
     assert (await import_call(api)).body == UNAVAILABLE
 
@@ -287,17 +249,13 @@ async def test_reset_without_the_faults_scope_keeps_the_rules(api):
     ],
 )
 async def test_bad_rule_is_400_naming_the_field(api, rule, debug):
-    answer = await api.control("POST", "/_mock/faults", json=rule)
-    assert (answer.status, answer.body) == (400, bad_rule(debug))
+    assert await refused(api, "POST", "/_mock/faults", 400, json=rule) == bad_rule(debug)
     assert await list_faults(api) == {"faults": [], "total": 0}
 
 
 async def test_rule_body_that_is_not_an_object_is_400(api):
-    answer = await api.control("POST", "/_mock/faults", json=[{"action": "error"}])
-    assert (answer.status, answer.body) == (
-        400,
-        bad_rule("body: expected a JSON object, got array"),
-    )
+    answer = await refused(api, "POST", "/_mock/faults", 400, json=[{"action": "error"}])
+    assert answer == bad_rule("body: expected a JSON object, got array")
 
 
 # -- error ------------------------------------------------------------------------------------
@@ -336,8 +294,8 @@ async def test_error_with_any_code_outside_the_vendor_table(api):
 async def test_error_creates_no_task_and_stores_nothing(api):
     await add_fault(api, action="error", error=503)
     await import_call(api)
-    assert await tasks(api) == []
-    assert await profiles(api) == []
+    assert (await tasks(api))["tasks"] == []
+    assert (await profiles(api))["profiles"] == []
 
 
 async def test_error_is_http_200_under_always_200(make_api):
@@ -405,14 +363,14 @@ async def test_rate_limit_is_http_429_under_mirror(make_api):
 
 async def test_rate_limit_retry_after_is_configurable(api):
     await add_fault(api, action="rate_limit", retry_after=7)
-    answer = await status_of_unknown(api)
+    answer = await status_call(api)
     assert (answer.status, answer.body, answer.headers["Retry-After"]) == (429, RATE_LIMITED, "7")
 
 
 async def test_rate_limit_creates_no_task(api):
     await add_fault(api, action="rate_limit")
     await import_call(api)
-    assert await tasks(api) == []
+    assert (await tasks(api))["tasks"] == []
 
 
 async def test_an_answer_without_a_fault_has_no_retry_after(api):
@@ -430,7 +388,7 @@ async def test_fixed_delay_then_the_normal_answer(api):
     rule = await add_fault(api, action="delay", delay_ms=2)
     answer = await import_call(api)
     assert succeeded(answer), answer.body
-    assert len(await tasks(api)) == 1
+    assert len((await tasks(api))["tasks"]) == 1
     assert await counters(api, rule["id"]) == {"matched": 1, "fired": 1}
 
 
@@ -438,7 +396,7 @@ async def test_delay_range_then_the_normal_answer(api):
     rule = await add_fault(api, action="delay", delay_ms=[1, 3])
     assert rule["delay_ms"] == [1.0, 3.0]
     for _ in range(3):
-        answer = await status_of_unknown(api)
+        answer = await status_call(api)
         assert answer.body == task_not_found()
     assert await counters(api, rule["id"]) == {"matched": 3, "fired": 3}
 
@@ -456,8 +414,8 @@ async def test_drop_before_stores_nothing(api):
     await add_fault(api, action="drop")
     with pytest.raises(aiohttp.ClientConnectionError):
         await import_call(api)
-    assert await tasks(api) == []
-    assert await profiles(api) == []
+    assert (await tasks(api))["tasks"] == []
+    assert (await profiles(api))["profiles"] == []
 
 
 async def test_drop_after_processes_the_import_but_sends_no_answer(make_api):
@@ -465,9 +423,10 @@ async def test_drop_after_processes_the_import_but_sends_no_answer(make_api):
     await add_fault(api, action="drop", when="after")
     with pytest.raises(aiohttp.ClientConnectionError):
         await import_call(api)
-    [task] = await tasks(api)
+    [task] = (await tasks(api))["tasks"]
     assert (task["status"], task["total"]) == ("completed", 1)
-    assert [p["data"]["email"] for p in await profiles(api)] == ["profile1@example.com"]
+    listed = (await profiles(api))["profiles"]
+    assert [p["data"]["email"] for p in listed] == ["profile1@example.com"]
 
 
 async def test_the_server_answers_normally_after_a_dropped_connection(api):
@@ -481,7 +440,7 @@ async def test_journal_notes_a_dropped_connection(api):
     rule = await add_fault(api, action="drop")
     with pytest.raises(aiohttp.ClientConnectionError):
         await import_call(api)
-    [entry] = await journal(api)
+    [entry] = await entries(api)
     seen = {key: entry[key] for key in ("api_method", "status", "response", "response_note")}
     assert seen == {
         "api_method": BATCH_TASK,
@@ -507,14 +466,14 @@ async def test_malformed_answers_a_body_that_is_not_json(api):
 async def test_malformed_before_creates_no_task(api):
     await add_fault(api, action="malformed")
     await raw_post(api, BATCH_PATH, {"token": TOKEN, **batch()})
-    assert await tasks(api) == []
+    assert (await tasks(api))["tasks"] == []
 
 
 async def test_malformed_after_processes_the_import(api):
     await add_fault(api, action="malformed", when="after")
     status, payload, _ = await raw_post(api, BATCH_PATH, {"token": TOKEN, **batch()})
     assert (status, is_json(payload)) == (200, False)
-    [task] = await tasks(api)
+    [task] = (await tasks(api))["tasks"]
     assert (task["status"], task["total"]) == ("queued", 1)
 
 
@@ -527,7 +486,7 @@ async def test_malformed_with_forced_http_status(api):
 async def test_journal_notes_a_malformed_answer(api):
     await add_fault(api, action="malformed")
     await raw_post(api, BATCH_PATH, {"token": TOKEN, **batch()})
-    [entry] = await journal(api)
+    [entry] = await entries(api)
     assert (entry["status"], entry["response_note"]) == (200, "not JSON")
 
 
@@ -537,7 +496,7 @@ async def test_journal_notes_a_malformed_answer(api):
 async def test_truncate_answers_the_first_half_of_the_real_json(api):
     await add_fault(api, action="truncate")
     status, payload, _ = await raw_post(api, BATCH_PATH, {"token": TOKEN, **batch()})
-    [task] = await tasks(api)
+    [task] = (await tasks(api))["tasks"]
     real = orjson.dumps({"error": 0, "error_text": OK_TEXT, "task_id": task["task_id"]})
     assert (status, payload) == (200, real[: len(real) // 2])
     assert not is_json(payload)
@@ -547,9 +506,10 @@ async def test_truncate_processes_the_request(make_api):
     api = await make_api(progression="instant")
     await add_fault(api, action="truncate")
     await raw_post(api, BATCH_PATH, {"token": TOKEN, **batch()})
-    [task] = await tasks(api)
+    [task] = (await tasks(api))["tasks"]
     assert task["status"] == "completed"
-    assert [p["data"]["email"] for p in await profiles(api)] == ["profile1@example.com"]
+    listed = (await profiles(api))["profiles"]
+    assert [p["data"]["email"] for p in listed] == ["profile1@example.com"]
 
 
 async def test_truncate_cuts_an_error_answer_too(api):
@@ -582,8 +542,8 @@ async def test_fail_task_at_progress_0_stores_and_engages_nothing(api):
     await add_fault(api, action="fail_task")
     task_id = await api.import_batch([person(1), person(2)])
     await api.status(task_id)
-    assert await profiles(api) == []
-    assert await engagements(api, 2) == []
+    assert (await profiles(api))["profiles"] == []
+    assert (await engagements(api, workflow_id=2))["engagements"] == []
 
 
 async def test_fail_task_with_custom_code_and_text(api):
@@ -615,7 +575,7 @@ async def test_fail_task_at_50_with_four_polls_processes_then_fails_at_50(make_a
         "progress": 50,
         "result": {"error": 500, "error_text": INTERNAL_ERROR_TEXT, "result": []},
     }
-    stored = sorted(p["data"]["email"] for p in await profiles(api))
+    stored = sorted(p["data"]["email"] for p in (await profiles(api))["profiles"])
     assert stored == ["profile0@example.com", "profile1@example.com"]
 
 
@@ -669,7 +629,7 @@ async def test_fail_items_fails_matching_items_in_request_order(api):
     await add_fault(api, action="fail_items", pattern=r"@bounce\.test$")
     items = [person(1), bounce("a"), person(2), bounce("b")]
     results = await api.import_and_finish(items)
-    stored = {p["data"]["email"]: p["id"] for p in await profiles(api)}
+    stored = {p["data"]["email"]: p["id"] for p in (await profiles(api))["profiles"]}
     failed = {"error": 400, "error_text": INVALID_REQUEST_TEXT}
     assert results == [
         {"profile_id": stored["profile1@example.com"]},
@@ -682,12 +642,13 @@ async def test_fail_items_fails_matching_items_in_request_order(api):
 async def test_fail_items_stores_and_engages_only_the_others(api):
     await add_fault(api, action="fail_items", pattern=r"@bounce\.test$")
     results = await api.import_and_finish([person(1), bounce("a"), person(2), bounce("b")])
-    stored = {p["data"]["email"]: p["id"] for p in await profiles(api)}
+    stored = {p["data"]["email"]: p["id"] for p in (await profiles(api))["profiles"]}
     assert stored == {
         "profile1@example.com": results[0]["profile_id"],
         "profile2@example.com": results[2]["profile_id"],
     }
-    engaged = sorted(e["profile_id"] for e in await engagements(api, 2))
+    records = (await engagements(api, workflow_id=2))["engagements"]
+    engaged = sorted(e["profile_id"] for e in records)
     assert engaged == sorted([results[0]["profile_id"], results[2]["profile_id"]])
 
 
@@ -760,7 +721,7 @@ async def test_match_workflow_id_faults_only_that_workflows_imports(api):
 
 async def test_match_workflow_id_never_matches_a_status_call(api):
     rule = await add_fault(api, action="error", error=503, match={"workflow_id": 2})
-    answer = await status_of_unknown(api)
+    answer = await status_call(api)
     assert answer.body == task_not_found()
     assert await counters(api, rule["id"]) == {"matched": 0, "fired": 0}
 
@@ -773,7 +734,7 @@ async def test_all_match_fields_must_hold(api):
         match={"method": BATCH_TASK, "account": "default", "token": TOKEN, "workflow_id": 233},
     )
     assert succeeded(await import_call(api, workflow_id=2))
-    assert (await status_of_unknown(api)).body == task_not_found()
+    assert (await status_call(api)).body == task_not_found()
     assert (await import_call(api, workflow_id=233)).body == UNAVAILABLE
     assert await counters(api, rule["id"]) == {"matched": 1, "fired": 1}
 
@@ -783,21 +744,21 @@ async def test_all_match_fields_must_hold(api):
 
 async def test_after_lets_the_first_n_matching_requests_pass(api):
     rule = await add_fault(api, action="error", error=503, after=2)
-    bodies = [(await status_of_unknown(api)).body for _ in range(4)]
+    bodies = [(await status_call(api)).body for _ in range(4)]
     assert bodies == [task_not_found(), task_not_found(), UNAVAILABLE, UNAVAILABLE]
     assert await counters(api, rule["id"]) == {"matched": 4, "fired": 2}
 
 
 async def test_times_stops_firing_after_n(api):
     rule = await add_fault(api, action="error", error=503, times=2)
-    bodies = [(await status_of_unknown(api)).body for _ in range(4)]
+    bodies = [(await status_call(api)).body for _ in range(4)]
     assert bodies == [UNAVAILABLE, UNAVAILABLE, task_not_found(), task_not_found()]
     assert await counters(api, rule["id"]) == {"matched": 4, "fired": 2}
 
 
 async def test_after_and_times_together_fire_a_window(api):
     rule = await add_fault(api, action="error", error=503, after=1, times=2)
-    bodies = [(await status_of_unknown(api)).body for _ in range(5)]
+    bodies = [(await status_call(api)).body for _ in range(5)]
     assert bodies == [
         task_not_found(),
         UNAVAILABLE,
@@ -811,7 +772,7 @@ async def test_after_and_times_together_fire_a_window(api):
 async def test_after_counts_only_matching_requests(api):
     rule = await add_fault(api, action="error", error=503, after=1, match={"method": BATCH_TASK})
     for _ in range(3):
-        await status_of_unknown(api)
+        await status_call(api)
     assert succeeded(await import_call(api))
     assert (await import_call(api)).body == UNAVAILABLE
     assert await counters(api, rule["id"]) == {"matched": 2, "fired": 1}
@@ -820,8 +781,8 @@ async def test_after_counts_only_matching_requests(api):
 async def test_every_rule_that_fires_is_counted(api):
     delay = await add_fault(api, action="delay", delay_ms=1)
     error = await add_fault(api, action="error", error=503, times=1)
-    assert (await status_of_unknown(api)).body == UNAVAILABLE
-    assert (await status_of_unknown(api)).body == task_not_found()
+    assert (await status_call(api)).body == UNAVAILABLE
+    assert (await status_call(api)).body == task_not_found()
     assert await counters(api, delay["id"]) == {"matched": 2, "fired": 2}
     assert await counters(api, error["id"]) == {"matched": 2, "fired": 1}
 
@@ -832,7 +793,7 @@ async def test_every_rule_that_fires_is_counted(api):
 async def fired_indices(api: ApiClient, count: int) -> list[int]:
     fired = []
     for index in range(count):
-        answer = await status_of_unknown(api)
+        answer = await status_call(api)
         assert answer.body in (UNAVAILABLE, task_not_found()), answer.body
         if answer.body == UNAVAILABLE:
             fired.append(index)
@@ -873,7 +834,7 @@ async def test_journal_records_the_fault_applied(api):
     rule = await add_fault(api, action="error", error=503, times=1)
     await import_call(api)
     await import_call(api)
-    faulted, clean = await journal(api, method=BATCH_TASK)
+    faulted, clean = await entries(api, method=BATCH_TASK)
     assert {k: faulted[k] for k in ("status", "error", "response", "fault")} == {
         "status": 200,
         "error": 503,
@@ -887,7 +848,7 @@ async def test_journal_records_every_rule_that_fired_in_order(api):
     delay = await add_fault(api, action="delay", delay_ms=1)
     rate = await add_fault(api, action="rate_limit")
     await import_call(api)
-    [entry] = await journal(api)
+    [entry] = await entries(api)
     assert entry["fault"] == {
         "rules": [
             {"id": delay["id"], "action": "delay"},
@@ -900,7 +861,7 @@ async def test_journal_records_every_rule_that_fired_in_order(api):
 async def test_journal_records_a_task_fault_on_the_creating_request(api):
     rule = await add_fault(api, action="fail_items", pattern="bounce")
     await import_call(api)
-    [entry] = await journal(api)
+    [entry] = await entries(api)
     assert (entry["error"], entry["fault"]) == (
         0,
         {"rules": [{"id": rule["id"], "action": "fail_items"}]},
@@ -948,9 +909,9 @@ async def test_retrying_client_succeeds_on_the_third_try(api, rule):
     fault = await add_fault(api, **rule, times=2, match={"method": BATCH_TASK})
     answer = await post_with_retries(api.http, BATCH_PATH, {"token": TOKEN, **batch()})
     assert answer["error"] == 0, answer
-    arrived = await journal(api, method=BATCH_TASK)
+    arrived = await entries(api, method=BATCH_TASK)
     assert [entry["fault"] is not None for entry in arrived] == [True, True, False]
     assert arrived[-1]["response"] == answer
-    [task] = await tasks(api)
+    [task] = (await tasks(api))["tasks"]
     assert task["task_id"] == answer["task_id"]
     assert await counters(api, fault["id"]) == {"matched": 3, "fired": 2}

@@ -17,8 +17,7 @@ import pytest
 
 from mockserver.config import ConfigError, load_settings
 from mockserver.control.table import CONTROL_ROUTES
-from tests.conftest import STATUS, TOKEN, Answer, ApiClient, person
-from tests.control.control_helpers import check_schema, envelope
+from tests.helpers import STATUS, TOKEN, Answer, ApiClient, check_schema, envelope, person
 
 DENIED = "Access denied"
 FAULT = {"action": "drop"}

@@ -15,13 +15,15 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import BATCH_TASK, ApiClient, person
-from tests.control.control_helpers import (
+from tests.helpers import (
+    BATCH_TASK,
     ISO_TIME,
+    ApiClient,
     engagements,
     entries,
     envelope,
     ok,
+    person,
     profiles,
     refused,
     task,

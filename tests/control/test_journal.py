@@ -16,20 +16,24 @@ from typing import Any
 import pytest
 from yarl import URL
 
-from tests.conftest import BATCH_TASK, STATUS, TOKEN, ApiClient, person
-from tests.control.control_helpers import (
+from tests.helpers import (
     ALPHA,
     BATCH_PATH,
+    BATCH_TASK,
     BETA,
     BETA_SECOND,
     ISO_TIME,
+    STATUS,
     STATUS_PATH,
+    TOKEN,
     TWO_ACCOUNTS,
+    ApiClient,
     add_fault,
     entries,
     envelope,
     journal,
     ok,
+    person,
     refused,
     status_of_unknown,
     task,
@@ -320,6 +324,7 @@ async def test_journal_keeps_the_newest_journal_size_entries(make_api):
     assert [entry["id"] for entry in found["requests"]] == list(range(41, 51))
 
 
+@pytest.mark.slow  # 2,000 requests
 async def test_journal_stays_at_its_size_over_many_requests(make_api):
     """Memory stays flat: 2,000 requests through a journal of 100 keep 100 entries."""
     api = await make_api(journal_size=100)

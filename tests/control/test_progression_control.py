@@ -15,8 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ApiClient, person
-from tests.control.control_helpers import envelope, ok, refused, reset, task
+from tests.helpers import ApiClient, envelope, ok, person, refused, reset, task
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 PROGRESSION_FIXTURE = str(FIXTURES / "progression.json")

@@ -15,12 +15,13 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import STATUS, ApiClient, person
-from tests.control.control_helpers import (
+from tests.helpers import (
     ALPHA,
     BETA,
     BETA_SECOND,
+    STATUS,
     TWO_ACCOUNTS,
+    ApiClient,
     add_fault,
     engagements,
     entries,
@@ -28,6 +29,7 @@ from tests.control.control_helpers import (
     faults,
     health_counts,
     ok,
+    person,
     profiles,
     refused,
     reset,

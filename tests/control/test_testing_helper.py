@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from mockserver.testing import ControlClient, ControlError, MockServerProcess
-from tests.conftest import BATCH_TASK, STATUS, person
+from tests.helpers import BATCH_TASK, STATUS, person
 
 pytestmark = pytest.mark.e2e
 

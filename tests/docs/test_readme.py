@@ -6,7 +6,9 @@ would start it, with `http://127.0.0.1:8080` pointing at it. A `# -> {json}`
 line after a command says what the answer must contain: objects are matched
 key by key, lists element by element, `"…"` is any value, and `"<name>"`
 captures a value the first time and must match it afterwards; captured
-values replace `<name>` in later commands. Every ```python block is run too.
+values replace `<name>` in later commands. Every ```python block is run too: a
+script as it stands, a block of pytest tests as a test file in a separate pytest
+run (pytester), with the plugin loaded from the installed package's entry point.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from mockserver.testing import MockServerProcess
 pytestmark = pytest.mark.e2e
 
 README = Path(__file__).resolve().parents[2] / "README.md"
+EXAMPLE_CLIENT = Path(__file__).resolve().parents[2] / "examples" / "altcraft_client.py"
 DOC_URL = "http://127.0.0.1:8080"
 PLACEHOLDER = re.compile(r"^<([a-z_]+)>$")
 ANY = "…"
@@ -33,6 +36,28 @@ ANY = "…"
 
 def blocks(language: str) -> list[str]:
     return re.findall(rf"```{language}\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
+
+
+def defines_tests(source: str) -> bool:
+    return re.search(r"^def test_", source, re.M) is not None
+
+
+#: The README's pytest example calls the reader's own client, `MyAltcraftClient`:
+#: this stands in for it, over the example client in examples/. Its `[...]` is the
+#: customer the example's asserts look for.
+MY_CLIENT = """
+from altcraft_client import AltcraftClient
+
+
+class MyAltcraftClient:
+    def __init__(self, base_url, token):
+        self.client = AltcraftClient(base_url, token)
+        self.client.sleep = lambda seconds: None
+
+    def import_customers(self, customers):
+        people = [{"email": "a@example.com"} if c is ... else c for c in customers]
+        self.client.import_profiles(2, people)
+"""
 
 
 def examples() -> list[tuple[str, Any]]:
@@ -117,6 +142,7 @@ def check(expected: Any, actual: Any, captured: dict[str, Any], where: str = "an
 
 def test_readme_has_runnable_examples():
     assert len(examples()) >= 15
+    assert any(defines_tests(block) for block in blocks("python")), "the pytest example"
     assert all(expected is not None for _, expected in examples()), "every example shows its answer"
 
 
@@ -130,6 +156,27 @@ def test_readme_curl_examples_answer_as_documented():
             check(expected, answer, captured, f"`{command[:90]}…` answered {answer!r}\n")
 
 
-@pytest.mark.parametrize("source", blocks("python"), ids=lambda s: s.splitlines()[0][:40])
+@pytest.mark.parametrize(
+    "source",
+    [block for block in blocks("python") if not defines_tests(block)],
+    ids=lambda s: s.splitlines()[0][:40],
+)
 def test_readme_python_examples_run(source):
     exec(compile(source, str(README), "exec"), {})  # the README's own code
+
+
+@pytest.mark.parametrize(
+    "source",
+    [block for block in blocks("python") if defines_tests(block)],
+    ids=lambda s: s.splitlines()[0][:40],
+)
+def test_readme_pytest_examples_pass(pytester, source):
+    """The block is a test file of the reader's (their client imported at its top);
+    a separate pytest run must collect and pass every test it defines."""
+    pytester.makepyfile(
+        altcraft_client=EXAMPLE_CLIENT.read_text(encoding="utf-8"), my_client=MY_CLIENT
+    )
+    pytester.makepyfile(test_readme_example="from my_client import MyAltcraftClient\n\n" + source)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "test_readme_example.py")
+    tests = len(re.findall(r"^def test_", source, re.M))
+    result.assert_outcomes(passed=tests)

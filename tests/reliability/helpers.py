@@ -253,8 +253,3 @@ def people(count: int, offset: int = 0, **extra: Any) -> list[dict[str, Any]]:
         }
         for n in range(offset, offset + count)
     ]
-
-
-def percentile(samples: list[float], share: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * share))]

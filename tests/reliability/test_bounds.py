@@ -35,7 +35,7 @@ import pytest
 
 from mockserver.errors import INVALID_REQUEST_TEXT
 from mockserver.importer.item_failures import ItemFailurePlan, item_veto
-from tests.conftest import BATCH_TASK, STATUS, TOKEN, ApiClient
+from tests.helpers import BATCH_TASK, STATUS, TOKEN, ApiClient
 from tests.reliability.helpers import SYNC_BATCH, ServerProcess, figure
 
 BATCH_PATH = f"/api/v1.1/{BATCH_TASK}"
@@ -197,6 +197,7 @@ async def test_more_than_100000_items_are_refused_by_default(api, method):
     assert list(api.state.store.tasks()) == []
 
 
+@pytest.mark.slow  # big load: 100,000 items
 async def test_exactly_100000_items_are_accepted_by_default(make_api):
     api = await make_api(progression="manual")
     raw = batch_of(b"[" + b",".join([b'{"data":{"email":"a@b.io"}}'] * 100_000) + b"]")
@@ -204,6 +205,7 @@ async def test_exactly_100000_items_are_accepted_by_default(make_api):
     assert answer.body["error"] == 0, answer.body
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("unit", [b"1", b"{}"], ids=["one-character", "empty-object"])
 def test_a_10_mb_body_of_tiny_items_is_refused_with_bounded_memory_and_stall(process, unit):
     """The issue's body: 5.2 million `1` items (and `{}`, the costliest item to parse
@@ -256,6 +258,7 @@ def retained(before: tracemalloc.Snapshot) -> int:
     return sum(stat.size_diff for stat in after.compare_to(before, "filename"))
 
 
+@pytest.mark.slow  # a 9 MB body three times, under tracemalloc
 async def test_an_object_of_780000_keys_is_kept_as_its_first_keys(api):
     """The issue's 9.2 MB one-object body, with no token (a 401): ~130 MB per entry
     before. Now its first 100 keys and a note, and the entry weighs its summary."""
@@ -315,6 +318,7 @@ async def test_the_journal_keeps_at_most_its_max_bytes_dropping_the_oldest(make_
     assert found["requests"][-1]["body"]["task_id"] == "x" * 60_000
 
 
+@pytest.mark.slow  # eight 64 KB bodies of 20,000 items, under tracemalloc
 async def test_a_read_entry_weighs_its_json_not_its_parsed_objects(make_api):
     """A body under the limit is kept as its bytes and, once read, as JSON: 64 KiB of
     `{}` would be ~1.5 MB of Python objects."""
@@ -343,6 +347,7 @@ async def test_a_read_entry_weighs_its_json_not_its_parsed_objects(make_api):
     assert growth < journal_bytes / 2, (kept_unread, kept_read, journal_bytes)
 
 
+@pytest.mark.e2e
 def test_hostile_headers_keep_the_process_rss_bounded(process):
     """The issue's headers through the real process: 1,000 requests with 120 headers
     of 8 KB. Before: ~1.45 MB an entry, a 962 MB `GET /_mock/requests`."""

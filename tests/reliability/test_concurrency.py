@@ -7,16 +7,16 @@ each profile holds exactly the fields of the last import that touched it (the
 last engagement recorded for it says which client that was: engagements are
 written in the same unit of work as the profile).
 
-Then the status endpoint during a 10,000-item import: its p99 latency stays
-within 10x its idle p99, both measured in the same test on the same server
-(this is the one test that times anything: see `test_status_p99_...`).
+Then the status endpoint during a 10,000-item import: it keeps answering, and
+answers while the task is under way. How fast it answers (p99 against idle p99)
+is a figure of `make bench` (bench/run.py, `mixed`), not an assertion: the suite
+asserts no wall-clock time.
 """
 
 from __future__ import annotations
 
 import random
 import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -30,7 +30,6 @@ from tests.reliability.helpers import (
     ServerProcess,
     figure,
     people,
-    percentile,
     send,
 )
 
@@ -126,88 +125,53 @@ def test_fifty_clients_with_overlapping_batches_leave_one_profile_per_email(serv
 
 # -- the status endpoint under load ---------------------------------------------------------
 
-IDLE_SECONDS = 2.0
-ATTEMPTS = 5  # a shared 2-core VM: one attempt in three or four can be spoilt under load
-BOUND = 10.0
 POLLERS = 4  # a few clients polling their tasks, as a test suite's workers would
 
 
-def _poll(server: ServerProcess, body: dict[str, Any], stop: threading.Event) -> list[float]:
-    """Sequential `tasks/status` calls on one kept-alive connection until `stop`."""
-    latencies: list[float] = []
+def _poll(
+    server: ServerProcess, body: dict[str, Any], stop: threading.Event
+) -> list[dict[str, Any]]:
+    """Sequential `tasks/status` calls on one kept-alive connection until `stop`: every
+    answer a success, its `data` kept."""
+    seen: list[dict[str, Any]] = []
     connection = server.connection(timeout=60)
     try:
         while not stop.is_set():
-            started = time.perf_counter()
             status, answer = send(connection, "POST", f"/api/v1.1/{STATUS}", body)
-            latencies.append(time.perf_counter() - started)
             assert status == 200 and answer["error"] == 0, answer
+            seen.append(answer["data"])
     finally:
         connection.close()
-    return latencies
+    return seen
 
 
-def _measure(server: ServerProcess, body: dict[str, Any], busy_with: Any) -> list[float]:
-    """Latencies of POLLERS clients polling status while `busy_with()` runs."""
+def test_status_keeps_answering_during_a_big_import(tmp_path):
+    """Four clients poll a 10,000-item task while it is processed in `rate` mode: every
+    poll is answered, some while the task is under way (not only once it is done),
+    and no client ever sees its progress go back."""
     stop = threading.Event()
-    results: list[list[float]] = []
-
-    def poller() -> None:
-        results.append(_poll(server, body, stop))
-
-    threads = [threading.Thread(target=poller) for _ in range(POLLERS)]
-    for thread in threads:
-        thread.start()
-    try:
-        busy_with()
-    finally:
-        stop.set()
-        for thread in threads:
-            thread.join(timeout=120)
-    assert len(results) == POLLERS, "a poller failed"
-    return [latency for result in results for latency in result]
-
-
-def test_status_p99_during_a_big_import_stays_within_10x_idle(tmp_path):
-    """The issue's benchmark figure, measured here too: p99 of `tasks/status` while a
-    10,000-item task is processed in `rate` mode, against p99 while the server is
-    idle (just before and just after), one server, four clients polling, over a
-    thousand samples each.
-
-    The only wall-clock assertion of the suite. A noisy neighbour on a shared CI
-    machine can spoil one measurement, so the pair is measured again, at most
-    five times, before the bound counts as broken; every attempt is reported."""
-    attempts = []
+    results: list[list[dict[str, Any]]] = []
     with ServerProcess(tmp_path, "--progression", "rate") as server:
-        small = server.api(BATCH_TASK, {"workflow_id": 2, "data": people(2)})["task_id"]
-        server.wait_for_task(small)
-        body = {"token": TOKEN, "task_id": small}
-        _measure(server, body, lambda: time.sleep(0.3))  # warm-up, not counted
-        for attempt in range(ATTEMPTS):
+        task_id = server.api(BATCH_TASK, {"workflow_id": 2, "data": people(10_000)})["task_id"]
+        body = {"token": TOKEN, "task_id": task_id}
 
-            def big_import(offset: int = 100_000 * (attempt + 1)) -> None:
-                answer = server.api(
-                    BATCH_TASK, {"workflow_id": 2, "data": people(10_000, offset=offset)}
-                )
-                server.wait_for_task(answer["task_id"], timeout=120)
+        def poller() -> None:
+            results.append(_poll(server, body, stop))
 
-            before = _measure(server, body, lambda: time.sleep(IDLE_SECONDS / 2))
-            busy = _measure(server, body, big_import)
-            after = _measure(server, body, lambda: time.sleep(IDLE_SECONDS / 2))
-            idle = before + after
-            idle_p99, busy_p99 = percentile(idle, 0.99), percentile(busy, 0.99)
-            attempts.append(
-                {
-                    "idle_samples": len(idle),
-                    "busy_samples": len(busy),
-                    "idle_p99_ms": round(idle_p99 * 1000, 2),
-                    "busy_p99_ms": round(busy_p99 * 1000, 2),
-                    "ratio": round(busy_p99 / idle_p99, 2),
-                }
-            )
-            assert len(idle) >= 200 and len(busy) >= 200, attempts[-1]
-            if busy_p99 <= BOUND * idle_p99:
-                break
+        threads = [threading.Thread(target=poller) for _ in range(POLLERS)]
+        for thread in threads:
+            thread.start()
+        try:
+            final = server.wait_for_task(task_id, timeout=120)
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join(timeout=120)
         assert server.crash_lines() == []
-    figure("status-p99", attempts=attempts, bound=BOUND)
-    assert attempts[-1]["ratio"] <= BOUND, attempts
+    assert final["status"] == "completed", final
+    assert len(results) == POLLERS, "a poller failed"
+    for seen in results:
+        progress = [data["progress"] for data in seen]
+        assert progress == sorted(progress), progress
+    under_way = [d for seen in results for d in seen if d["status"] == "processing"]
+    assert any(0 < data["progress"] < 100 for data in under_way), results

@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 
 from mockserver.testing import MockServerProcess
+from tests.helpers import CHROMIUM_ARGS, find_chromium
 from tests.reliability.helpers import (
     TOKEN,
     ServerProcess,
@@ -218,11 +219,9 @@ def chromium_launcher() -> Iterator[Any]:
         from playwright.sync_api import Error, sync_playwright
     except ImportError:
         pytest.skip("Playwright is not installed: pip install -e '.[test]' (or make test)")
-    from tests.ui.conftest import CHROMIUM_ARGS, find_chromium
-
     executable = find_chromium()
     if executable is None:
-        pytest.skip("no Chromium found (see tests/ui/conftest.py)")
+        pytest.skip("no Chromium found (see find_chromium in tests/helpers.py)")
     with sync_playwright() as playwright:
 
         def launch(*extra: str) -> Any:

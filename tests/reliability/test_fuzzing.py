@@ -25,7 +25,7 @@ from schemathesis.specs.openapi import checks as openapi_checks
 from mockserver.api import API_METHODS
 from mockserver.control.table import CONTROL_ROUTES
 from mockserver.openapi import build_document
-from mockserver.schemas import SchemaSet
+from mockserver.schemas import shipped_schemas
 from tests.reliability.helpers import TOKEN, ServerProcess, figure
 
 pytestmark = pytest.mark.e2e
@@ -79,7 +79,7 @@ def _document() -> dict[str, Any]:
     """The document `GET /_mock/openapi.json` answers, built by the same call the
     handler makes (schemathesis needs the operations when tests are collected);
     `test_the_fuzzed_document_is_the_served_one` checks the two are equal."""
-    return build_document(SchemaSet(), API_METHODS, CONTROL_ROUTES)
+    return build_document(shipped_schemas(), API_METHODS, CONTROL_ROUTES)
 
 
 schema = schemathesis.openapi.from_dict(_document(), config=CONFIG)

@@ -23,7 +23,7 @@ import orjson
 import pytest
 
 from mockserver.errors import INVALID_REQUEST_TEXT
-from tests.conftest import BATCH_TASK, TOKEN, Answer, ApiClient, check_against_contract
+from tests.helpers import BATCH_TASK, TOKEN, Answer, ApiClient, check_against_contract
 from tests.reliability.helpers import (
     ServerProcess,
     body_of,
@@ -204,6 +204,7 @@ def test_a_form_body_under_the_form_type_is_400_naming_the_type(process):
 # -- big and compressed bodies ------------------------------------------------------------
 
 
+@pytest.mark.slow  # big load: 100,000 items
 async def test_100000_tiny_items_within_10_mb_are_taken_without_falling_over(make_api):
     """(pick) Over the vendor's recommended 10,000 is accepted with a warning; the
     task is processed in slices like any other."""
@@ -226,6 +227,7 @@ async def test_100000_tiny_items_within_10_mb_are_taken_without_falling_over(mak
     assert "more than the 10000 the vendor recommends" in entry["warning"]
 
 
+@pytest.mark.slow  # big load: 100,000 items
 async def test_100000_empty_items_are_100000_item_errors_and_nothing_stored(make_api):
     api = await make_api(progression="instant")
     answer = await post(api, batch_raw(b"[" + b",".join([b"{}"] * 100_000) + b"]"))
@@ -236,6 +238,7 @@ async def test_100000_empty_items_are_100000_item_errors_and_nothing_stored(make
     assert api.state.store.count_profiles() == 0
 
 
+@pytest.mark.slow  # big load: 100,000 items
 async def test_100000_items_over_max_items_is_400_and_stores_nothing(make_api):
     api = await make_api(max_items=10_000)
     answer = await post(
@@ -244,6 +247,7 @@ async def test_100000_items_over_max_items_is_400_and_stores_nothing(make_api):
     assert_refused(api, answer, "100000 items, more than the maximum 10000 (--max-items)")
 
 
+@pytest.mark.slow  # big load: 64 MB inflated
 async def test_a_compression_bomb_is_refused_while_it_inflates(api):
     bomb = gzip.compress(b" " * (64 * 1024 * 1024))  # 64 MB of spaces in ~64 KB
     async with api.http.post(

@@ -25,7 +25,7 @@ from mockserver.api import API_METHODS
 from mockserver.config import Settings
 from mockserver.control.table import CONTROL_ROUTES
 from mockserver.http.access import OPEN_CONTROL_PATHS
-from tests.conftest import ApiClient
+from tests.helpers import ApiClient
 from tests.reliability.helpers import ServerProcess, figure, other_address, raw_exchange, status_of
 
 ALPHA = "alpha-secret-token-1111111111"

@@ -18,7 +18,7 @@ import pytest
 from mockserver.schemas import shipped_schemas
 from mockserver.store.fixtures import FixtureError, load_fixtures
 from mockserver.store.repository import Store
-from tests.conftest import BATCH_TASK, person
+from tests.helpers import BATCH_TASK, person
 from tests.reliability.helpers import body_of, raw_exchange, status_of
 
 #: A request head to the status method, its headers to be completed.

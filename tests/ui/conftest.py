@@ -9,9 +9,7 @@ A failed browser test leaves a full-page screenshot in tests/artifacts/.
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,34 +17,12 @@ from typing import Any
 import pytest
 
 from mockserver.testing import MockServerProcess
+from tests.helpers import BROWSER_ENV, CHROMIUM_ARGS, find_chromium
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-BROWSER_ENV = "ALTCRAFT_MOCK_CHROMIUM"  # a Chromium binary to use instead of the one on PATH
-CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",  # CI runs as root, where Chromium's sandbox refuses to start
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 VIEWPORT = {"width": 1440, "height": 900}
 EXPECT_TIMEOUT_MS = 10_000
 PHASE_REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
-
-
-def find_chromium() -> str | None:
-    wanted = os.environ.get(BROWSER_ENV)
-    if wanted:
-        return wanted if Path(wanted).exists() else shutil.which(wanted)
-    for name in CHROMIUM_NAMES:
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from mockserver.testing import ControlClient, MockServerProcess
-from tests.conftest import BATCH_TASK, STATUS, TOKEN, person
+from tests.helpers import BATCH_TASK, STATUS, TOKEN, person
 
 pytestmark = pytest.mark.e2e
 expect: Any = pytest.importorskip(

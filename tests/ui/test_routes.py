@@ -13,7 +13,7 @@ import re
 import pytest
 
 from mockserver.control.ui import ASSETS
-from tests.conftest import STATUS
+from tests.helpers import STATUS
 
 ADMIN = "ui-admin-token"
 

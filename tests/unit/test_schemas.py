@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from mockserver.errors import InvalidRequest
-from mockserver.schemas import SchemaSet
+from mockserver.schemas import shipped_schemas
 
-SCHEMAS = SchemaSet()
+SCHEMAS = shipped_schemas()
 BATCH = "workflows/import_and_start_batch_task.request"
 
 

@@ -31,16 +31,21 @@ async def test_slices_of_concurrent_imports_never_share_a_loop_turn():
 
 
 async def test_a_turn_is_given_back_when_its_holder_is_cancelled():
-    turns = SliceTurns()
+    turns, ran = SliceTurns(), []
 
-    async def holder() -> None:
+    async def a_slice(name: str) -> None:
         async with turns:
-            pass
+            ran.append(name)
 
-    task = asyncio.ensure_future(holder())
-    await asyncio.sleep(0)  # inside the turn's closing yield
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
+    holder = asyncio.ensure_future(a_slice("holder"))
+    waiter = asyncio.ensure_future(a_slice("waiter"))  # queued behind the holder
+    await asyncio.sleep(0)  # the holder inside the turn's closing yield, the waiter waiting
+    assert ran == ["holder"]
+    holder.cancel()
+    await asyncio.gather(holder, return_exceptions=True)
+    assert holder.cancelled()
 
-    async with turns:  # not stuck
-        pass
+    # Not stuck: the queued slice, then a new one, get the turn (a hang fails here).
+    await asyncio.wait_for(waiter, timeout=5)
+    await asyncio.wait_for(a_slice("after"), timeout=5)
+    assert ran == ["holder", "waiter", "after"]
