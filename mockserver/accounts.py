@@ -9,7 +9,6 @@ file store finds it again (`restore`).
 
 from __future__ import annotations
 
-import copy
 import hashlib
 from dataclasses import replace
 from enum import StrEnum
@@ -53,7 +52,7 @@ class Accounts:
     ) -> None:
         #: The fixtures as loaded at start: a reset returns to a copy of them.
         self.fixtures = fixtures
-        self.catalog: Catalog = copy.deepcopy(fixtures.catalog)
+        self.catalog: Catalog = fixtures.catalog.copy()
         self._store = store
         self._schemas = schemas
         self._mode = mode
@@ -93,7 +92,7 @@ class Accounts:
 
     def reset(self) -> None:
         """The catalog as the fixtures declare it (run-time changes go)."""
-        self.catalog = copy.deepcopy(self.fixtures.catalog)
+        self.catalog = self.fixtures.catalog.copy()
 
     def reset_account(self, name: str) -> None:
         """One account's workflows and trigger campaigns as the fixtures declare them."""

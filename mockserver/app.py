@@ -15,7 +15,7 @@ from aiohttp import web
 from aiohttp.web_urldispatcher import _default_expect_handler
 
 from mockserver.api import API_METHODS
-from mockserver.api.router import ApiRouter
+from mockserver.api.router import API_PREFIX, ApiRouter
 from mockserver.backend import Backend
 from mockserver.config import Settings
 from mockserver.control.journal.recorder import journal
@@ -47,6 +47,12 @@ def create_app(settings: Settings, backend: Backend | None = None) -> web.Applic
     async def vendor_api(request: web.Request) -> web.StreamResponse:
         return await router.answer(services, request)
 
+    # Each vendor method's own path first: aiohttp finds it at once, where the
+    # catch-all is reached only after walking every shorter prefix of the path.
+    for method in API_METHODS:
+        app.router.add_route(
+            "*", API_PREFIX + method.name, vendor_api, expect_handler=_expect_continue
+        )
     add_control_routes(app)
     # Last: everything else, so unknown paths get the envelope, never a redirect.
     app.router.add_route("*", "/{tail:.*}", vendor_api, expect_handler=_expect_continue)

@@ -29,6 +29,12 @@ DEFAULT_DB = ".altcraft-mock/store.json"
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024  # the vendor's documented 10 MB
 
 
+class EventLoop(StrEnum):
+    AUTO = "auto"  # uvloop when installed
+    ASYNCIO = "asyncio"
+    UVLOOP = "uvloop"
+
+
 #: SPEC §4's status names; a user whose instance says e.g. `success` maps them.
 DEFAULT_STATUS_NAMES: Mapping[str, str] = {
     "queued": "queued",
@@ -62,6 +68,10 @@ class Settings:
     journal_control: bool = False
     admin_token: str | None = None
     log_level: str = "INFO"
+    #: One log line per request: off by default (the journal records every call,
+    #: and formatting a line cost a quarter of a status poll's time).
+    access_log: bool = False
+    event_loop: EventLoop = EventLoop.AUTO
     allowed_hosts: tuple[str, ...] = ()  # Host names served besides loopback (`*`: any)
 
     @property
@@ -221,6 +231,17 @@ OPTIONS: tuple[Option, ...] = (
     Option("journal_control", _bool, "also journal /_mock/ calls (default false)"),
     Option("admin_token", str, "require `Authorization: Bearer TOKEN` on /_mock/ (not health)"),
     Option("log_level", _log_level, "logging level (default INFO)"),
+    Option(
+        "access_log",
+        _bool,
+        "log one line per request (default false: GET /_mock/requests has every call)",
+    ),
+    Option(
+        "event_loop",
+        _choice(EventLoop),
+        "event loop: auto (uvloop when installed), asyncio or uvloop (default auto)",
+        [loop.value for loop in EventLoop],
+    ),
     Option(
         "allowed_hosts",
         _host_list,

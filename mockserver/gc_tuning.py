@@ -38,6 +38,8 @@ FULL_PASS_MIN_OBJECTS = 500_000
 #: An exact count that finds no pass due is not taken again before the
 #: estimate has grown by this share (1/16) of the heap.
 RECOUNT_SHARE = 16
+#: A reset that dropped at least this many documents reclaims them at once.
+RELEASE_MIN_DOCUMENTS = 10_000
 
 
 class _Passes:
@@ -89,9 +91,12 @@ def _pass_due(frozen: int) -> bool:
     return grown > max(FULL_PASS_MIN_OBJECTS, _Passes.frozen_after_last * FULL_PASS_GROWTH)
 
 
-def release() -> None:
-    """After a reset: what the reset dropped is reclaimed now."""
-    _full_pass()
+def release(documents: int) -> None:
+    """After a reset that dropped this many stored documents: a big store is reclaimed
+    at once; a small one (a test's few profiles, reset before every test) is left to
+    the growth rule, since a full pass costs tens of milliseconds whatever it finds."""
+    if documents >= RELEASE_MIN_DOCUMENTS:
+        _full_pass()
 
 
 def _full_pass() -> None:

@@ -20,7 +20,7 @@ from mockserver.control.faults.effects import FiredFaults
 from mockserver.control.faults.rules import RequestFacts
 from mockserver.domain.catalog import Account
 from mockserver.errors import AltcraftError, InvalidRequest, MethodNotAllowed, MethodNotFound
-from mockserver.http.answers import error_response, json_response
+from mockserver.http.answers import JSON_CONTENT_TYPE, error_response, json_response
 from mockserver.http.body import read_body
 from mockserver.http.parsing import parse_json_object
 from mockserver.http.paths import normal_path
@@ -71,7 +71,8 @@ class ApiCall:
         return notes(self.request).journal_id
 
 
-ApiHandler = Callable[[ApiCall], Awaitable[dict[str, Any]]]
+#: A handler answers a body to write, or the bytes of one written before.
+ApiHandler = Callable[[ApiCall], Awaitable[dict[str, Any] | bytes]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +130,11 @@ class ApiRouter:
         noted.account = account.name
         noted.token = token
 
-        fired = services.faults.fire(_facts(method.name, account.name, token, body))
+        fired = (
+            services.faults.fire(_facts(method.name, account.name, token, body))
+            if services.faults
+            else ()
+        )
         faults = FiredFaults(fired) if fired else _NO_FAULTS
         if faults.rules:
             noted.faults = [rule.summary() for rule in faults.rules]
@@ -141,8 +146,12 @@ class ApiRouter:
         try:
             services.schemas[method.request_schema].check(body)
             call = ApiCall(services, account, body, request, faults.plans())
-            noted.answer = await method.handler(call)
-            response = json_response(noted.answer)
+            answer = await method.handler(call)
+            if type(answer) is bytes:  # an answer written once and kept (a finished task's)
+                response = web.Response(body=answer, content_type=JSON_CONTENT_TYPE)
+            else:
+                noted.answer = answer
+                response = json_response(answer)
         except AltcraftError as error:
             if not faults.rules:
                 raise

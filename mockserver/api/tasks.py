@@ -4,20 +4,29 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from mockserver.api.router import ApiCall, ApiMethod
 from mockserver.http.answers import ok
 
 
-async def status(call: ApiCall) -> dict[str, Any]:
-    """The reference page's shape; in `polls` mode each call advances the task a step."""
+async def status(call: ApiCall) -> dict[str, Any] | bytes:
+    """The reference page's shape; in `polls` mode each call advances the task a step.
+    A task that has ended answers the same from then on: written once, kept."""
     task = await call.services.engine.poll(call.body["task_id"], call.account.name)
-    return ok(
+    if task.finished_answer is not None:
+        return task.finished_answer
+    answer = ok(
         data={
             "status": call.services.settings.status_name(task.status.value),
             "progress": task.progress,
             "result": task.result_payload(),
         }
     )
+    if task.finished:
+        task.finished_answer = orjson.dumps(answer)
+        return task.finished_answer
+    return answer
 
 
 METHODS = [

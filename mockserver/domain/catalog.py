@@ -8,7 +8,7 @@ catalog is rebuilt from fixtures on start and reset; what changes at run time
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -142,6 +142,18 @@ class Account:
             self.databases[db_id] = found
         return found
 
+    def copy(self) -> Account:
+        """A copy whose workflows, triggers and tables change apart from this one's
+        (databases, resources and geo entries are frozen values, shared)."""
+        return Account(
+            name=self.name,
+            tokens=self.tokens,
+            databases=dict(self.databases),
+            resources=dict(self.resources),
+            workflows={wid: replace(wf) for wid, wf in self.workflows.items()},
+            triggers={tid: replace(tr) for tid, tr in self.triggers.items()},
+        )
+
 
 @dataclass(slots=True)
 class Catalog:
@@ -163,6 +175,13 @@ class Catalog:
             self.accounts[account.name] = account
         for token in account.tokens:
             self._by_token[token] = account
+
+    def copy(self) -> Catalog:
+        """A copy that changes apart from this one (a reset starts from one)."""
+        copied = Catalog(geo=self.geo)
+        for account in self.accounts.values():
+            copied.add_account(account.copy())
+        return copied
 
     def account_for_token(self, token: str) -> Account | None:
         return self._by_token.get(token)

@@ -99,7 +99,7 @@ class Store:
         #: Called after each flush and after a clear (`serve` tunes the garbage
         #: collector with them: mockserver.gc_tuning).
         self.on_flushed: Callable[[], None] = _nothing
-        self.on_cleared: Callable[[], None] = _nothing
+        self.on_cleared: Callable[[int], None] = _dropped
         try:
             self._rebuild_maps()
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -342,12 +342,18 @@ class Store:
     def clear(self) -> None:
         """Drop every table (reset); fixtures are loaded again by the caller."""
         self._resets += 1
+        tables = self._storage.read()
+        dropped = sum(len(table) for table in tables.values())
+        # A small store's drop is logged as its deletions (one line: a reset before
+        # every test costs an append); a big one's as a fresh snapshot.
+        logged = dropped <= CLEAR_LOGGED_MAX_DOCUMENTS and not self._needs_snapshot
+        deletions = {name: dict.fromkeys(table) for name, table in tables.items() if table}
         self._db.drop_tables()
-        self._pending.clear()
+        self._pending = deletions if logged else {}
         self._changes += 1
-        self._needs_snapshot = True  # the next flush writes a fresh snapshot
+        self._needs_snapshot = self._needs_snapshot or not logged
         self._rebuild_maps()
-        self.on_cleared()
+        self.on_cleared(dropped)
 
     def clear_account(self, account: str) -> None:
         """Remove one account's profiles, tasks and engagements (an account reset)."""
@@ -355,12 +361,14 @@ class Store:
         for doc in self._table(TASKS).values():
             if doc.get("account") == account:
                 self._delete_task_parts(doc["task_id"])
+        dropped = 0
         for name in (PROFILES, TASKS, ENGAGEMENTS, DELETED_PROFILES):
             doomed = [i for i, doc in self._table(name).items() if doc.get("account") == account]
             for doc_id in doomed:
                 self._delete(name, doc_id)
+            dropped += len(doomed)
         self._rebuild_maps()
-        self.on_cleared()
+        self.on_cleared(dropped)
 
     @property
     def persistent(self) -> bool:
@@ -471,7 +479,15 @@ class Store:
         self.release()
 
 
+#: A reset that drops at most this many documents is logged as their deletions.
+CLEAR_LOGGED_MAX_DOCUMENTS = 10_000
+
+
 def _nothing() -> None:
+    return None
+
+
+def _dropped(documents: int) -> None:
     return None
 
 

@@ -95,6 +95,9 @@ class Task:
     #: step that adds them, apart from the task's document: `Store.add_task_results`).
     results_saved: int = 0
     trigger_id: int | None = None
+    #: Once the task has ended, its status answer as written the first time: a
+    #: poller asking again gets the same bytes, not 10,000 results expanded anew.
+    finished_answer: bytes | None = field(default=None, repr=False, compare=False)
 
     @property
     def progress(self) -> int:

@@ -268,7 +268,7 @@ def test_with_an_admin_token_no_control_call_but_health_succeeds_without_it(tmp_
 @pytest.mark.e2e
 def test_tokens_are_masked_in_the_log_and_in_the_journal(tmp_path, fixture_file):
     args = ("--fixtures", str(fixture_file), "--admin-token", ADMIN, "--journal-control", "true")
-    with ServerProcess(tmp_path, *args, "--log-level", "DEBUG") as server:
+    with ServerProcess(tmp_path, *args, "--log-level", "DEBUG", "--access-log", "true") as server:
         admin = {"Authorization": f"Bearer {ADMIN}"}
         body = {"workflow_id": 2, "data": [{"data": {"email": "a@b.io"}}]}
         server.request(
@@ -332,7 +332,7 @@ def test_tokens_are_masked_whatever_the_query_calls_them(tmp_path, fixture_file)
     are masked, and so is any query value that is a known token, whatever its name."""
     args = ("--fixtures", str(fixture_file), "--admin-token", ADMIN, "--journal-control", "true")
     encoded_alpha = "".join(f"%{byte:02X}" for byte in ALPHA.encode())
-    with ServerProcess(tmp_path, *args, "--log-level", "DEBUG") as server:
+    with ServerProcess(tmp_path, *args, "--log-level", "DEBUG", "--access-log", "true") as server:
         admin = {"Authorization": f"Bearer {ADMIN}"}
         vendor = [
             f"/api/v1.1/databases/list?%74oken={ALPHA}",

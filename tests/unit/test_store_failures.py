@@ -18,6 +18,7 @@ import pytest
 from mockserver.clock import FakeClock
 from mockserver.errors import StoreUnavailable
 from mockserver.ids import IdGenerator
+from mockserver.store import repository
 from mockserver.store.repository import Store
 from mockserver.store.storage import ChangeLog, SnapshotFile, StoreFileError
 
@@ -126,8 +127,27 @@ async def test_a_failed_compaction_falls_back_to_the_log(tmp_path, monkeypatch):
     assert open_store(path).count_profiles() == 2
 
 
+async def test_a_small_reset_is_one_line_of_the_log(tmp_path):
+    """A reset of a small store appends its deletions to the log (a reset before
+    every test costs an append, not a snapshot), and reads back as the reset."""
+    path = tmp_path / "store.json"
+    store = await started(path)
+    add(store, "a@x.io")
+    await store.flush()
+    snapshot = path.read_bytes()
+    store.clear()
+    add(store, "b@x.io")
+    await store.flush()
+    assert path.read_bytes() == snapshot
+    store.release()
+    reopened = open_store(path)
+    assert [p["data"]["email"] for p in reopened.profiles()] == ["b@x.io"]
+
+
 async def test_a_failed_required_snapshot_is_an_error_and_is_written_again(tmp_path, monkeypatch):
-    """After a reset the old log can't take changes: only a snapshot will do."""
+    """After a reset of a big store the old log can't take changes: only a snapshot
+    will do."""
+    monkeypatch.setattr(repository, "CLEAR_LOGGED_MAX_DOCUMENTS", 0)
     path = tmp_path / "store.json"
     store = await started(path)
     add(store, "a@x.io")

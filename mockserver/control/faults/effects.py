@@ -16,7 +16,7 @@ from mockserver.http.answers import (
     HttpStatusPolicy,
     http_status_for,
 )
-from mockserver.tasks.model import FaultPlans
+from mockserver.tasks.model import NO_FAULT_PLANS, FaultPlans
 
 #: What a `malformed` fault answers: JSON-looking, but not JSON (a client
 #: must not crash on it).
@@ -76,7 +76,7 @@ class FiredFaults:
 
     def plans(self) -> FaultPlans:
         """What the fired rules leave to the work the request starts."""
-        return plans_of(self.rules)
+        return plans_of(self.rules) if self.rules else NO_FAULT_PLANS
 
 
 def malformed(rule: FaultRule) -> web.Response:

@@ -208,6 +208,10 @@ class FaultBook:
         self._rules.append(rule)
         return rule
 
+    def __bool__(self) -> bool:
+        """Whether any rule is set (a request checks none when none is)."""
+        return bool(self._rules)
+
     def fire(self, facts: RequestFacts) -> list[FaultRule]:
         """Rules that fire for this request, in the order they were added."""
         fired = []

@@ -17,7 +17,7 @@ kept that way, so what is read is what was sent.
 
 from __future__ import annotations
 
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -39,6 +39,8 @@ from mockserver.http.parsing import parse_json_object
 from mockserver.http.paths import normalize_path
 
 KEPT_LIST_ITEMS = 5
+#: Big answers sent again whose summaries are kept (`Journal.keep_big_answer`).
+KEPT_ANSWERS = 8
 #: CUT_KEY), and this many characters of a string.
 KEPT_OBJECT_KEYS = 100
 KEPT_STRING_CHARS = 256
@@ -229,7 +231,6 @@ class JournalEntry:
     warning: str | None = None
     duration_ms: float = 0.0
     control: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
     deferred: Deferred | None = None
     #: The bytes the entry holds, as `Journal.record` counts them (set when recorded).
     size: int = 0
@@ -315,6 +316,26 @@ class Journal:
         self.max_bytes = max_bytes
         self.bytes = 0
         self.dropped = 0
+        #: The summaries of the last answers written once and sent again (a finished
+        #: task's status): by the identity of their bytes, which the task keeps.
+        self._kept_answers: OrderedDict[int, tuple[bytes, Any, str | None, int | None, int]]
+        self._kept_answers = OrderedDict()
+
+    def keep_big_answer(self, entry: JournalEntry, payload: bytes, answer: Any = None) -> int:
+        """`keep_answer` for an answer over the body limit; the summary of bytes sent
+        before (`answer` None: written once, kept) is not made again."""
+        if answer is not None or entry.control:
+            return keep_answer(entry, payload, self.body_limit, answer)
+        known = self._kept_answers.get(id(payload))
+        if known is not None and known[0] is payload:
+            _, entry.response, entry.response_note, entry.error, kept = known
+            return kept
+        kept = keep_answer(entry, payload, self.body_limit)
+        summary = (payload, entry.response, entry.response_note, entry.error, kept)
+        self._kept_answers[id(payload)] = summary
+        if len(self._kept_answers) > KEPT_ANSWERS:
+            self._kept_answers.popitem(last=False)
+        return kept
 
     def continue_after(self, entry_id: int) -> None:
         """Number new entries after `entry_id` (one an earlier run of the server gave)."""
@@ -344,6 +365,7 @@ class Journal:
         return found[-limit:] if limit else found
 
     def clear(self, accounts: Iterable[str] | None = None) -> None:
+        self._kept_answers.clear()
         if accounts is None:
             self._entries.clear()
             self.bytes = 0

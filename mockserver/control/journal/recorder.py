@@ -15,7 +15,6 @@ from mockserver.control.journal.model import (
     Deferred,
     JournalEntry,
     compact,
-    keep_answer,
     keep_body,
     keep_unparsed_body,
     kept_headers,
@@ -102,7 +101,7 @@ def _entry(
     elif isinstance(payload, bytes | bytearray):
         # Summarised now (big bytes are not kept), from the answer as the handler
         # returned it when the router noted it, else from the bytes.
-        entry.size += keep_answer(entry, bytes(payload), limit, noted.answer)
+        entry.size += backend.journal.keep_big_answer(entry, bytes(payload), noted.answer)
     return entry
 
 
