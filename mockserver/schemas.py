@@ -10,11 +10,11 @@ engine ran.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urljoin
 
 import jsonschema
 import jsonschema_rs
@@ -52,12 +52,38 @@ class SchemaError(RuntimeError):
     """A schema file is broken: start-up stops with this message."""
 
 
-@dataclass(frozen=True, slots=True)
 class CompiledSchema:
-    name: str
-    schema: Mapping[str, Any]
-    fast: Any  # jsonschema_rs validator
-    reference: jsonschema.Draft202012Validator
+    """One schema's two validators, compiled when the schema is first used: a
+    server uses a handful of its schemas, and each compiled one costs memory
+    (every schema is checked against the meta-schema at start all the same)."""
+
+    __slots__ = ("_fast", "_reference", "_registries", "name", "schema")
+
+    def __init__(self, name: str, schema: dict[str, Any], registries: _Registries) -> None:
+        self.name = name
+        self.schema = schema
+        self._registries = registries
+        self._fast: Any = None  # jsonschema_rs validator
+        self._reference: jsonschema.Draft202012Validator | None = None
+
+    @property
+    def fast(self) -> Any:
+        if self._fast is None:
+            try:
+                self._fast = jsonschema_rs.validator_for(
+                    self.schema, registry=self._registries.fast()
+                )
+            except Exception as exc:  # any failure to compile is a broken contract
+                raise SchemaError(f"schema {self.name}: {exc}") from exc
+        return self._fast
+
+    @property
+    def reference(self) -> jsonschema.Draft202012Validator:
+        if self._reference is None:
+            self._reference = jsonschema.Draft202012Validator(
+                self.schema, registry=self._registries.reference()
+            )
+        return self._reference
 
     def problems(self, instance: Any) -> list[str]:
         """Every violation, each as `path: reason` (empty when valid)."""
@@ -129,27 +155,76 @@ def shipped_schemas() -> SchemaSet:
     return SchemaSet()
 
 
+class _Registries:
+    """The schemas by `$id`, for both validators (each built on first use)."""
+
+    def __init__(self, documents: Mapping[str, dict[str, Any]]) -> None:
+        self._documents = documents
+        self._fast: Any = None
+        self._reference: Registry | None = None
+
+    def fast(self) -> Any:
+        if self._fast is None:
+            docs = self._documents.values()
+            self._fast = jsonschema_rs.Registry([(doc["$id"], doc) for doc in docs])
+        return self._fast
+
+    def reference(self) -> Registry:
+        if self._reference is None:
+            resources = [
+                (doc["$id"], Resource.from_contents(doc, default_specification=DRAFT202012))
+                for doc in self._documents.values()
+            ]
+            self._reference = Registry().with_resources(resources)
+        return self._reference
+
+
+def _refs(value: Any) -> Iterator[str]:
+    """Every `$ref` a schema document holds."""
+    if isinstance(value, dict):
+        if isinstance(value.get("$ref"), str):
+            yield value["$ref"]
+        for child in value.values():
+            yield from _refs(child)
+    elif isinstance(value, list):
+        for child in value:
+            yield from _refs(child)
+
+
+def _resolve(by_id: Mapping[str, Any], base: str, ref: str) -> Any:
+    """What `ref` (relative to the document `base`) points at, or None."""
+    uri, _, pointer = urljoin(base, ref).partition("#")
+    target: Any = by_id.get(uri)
+    for token in filter(None, pointer.split("/")):
+        token = unquote(token).replace("~1", "/").replace("~0", "~")
+        if isinstance(target, dict):
+            target = target.get(token)
+        elif isinstance(target, list) and token.isdigit() and int(token) < len(target):
+            target = target[int(token)]
+        else:
+            return None
+    return target
+
+
 class SchemaSet:
     """All schemas under one folder, keyed by path without `.json`."""
 
     def __init__(self, root: Path | None = None) -> None:
         self.root = root or schemas_dir()
         documents = self._load_documents()
-        resources = [
-            (doc["$id"], Resource.from_contents(doc, default_specification=DRAFT202012))
-            for doc in documents.values()
-        ]
-        registry: Registry = Registry().with_resources(resources)
-        fast_registry = jsonschema_rs.Registry([(doc["$id"], doc) for doc in documents.values()])
+        registries = _Registries(documents)
         self._compiled: dict[str, CompiledSchema] = {}
         for name, doc in documents.items():
             try:
-                jsonschema.Draft202012Validator.check_schema(doc)
-                reference = jsonschema.Draft202012Validator(doc, registry=registry)
-                fast = jsonschema_rs.validator_for(doc, registry=fast_registry)
-            except Exception as exc:  # any failure to compile is a broken contract
+                jsonschema_rs.meta.validate(doc)
+            except Exception as exc:  # a schema that breaks the meta-schema
                 raise SchemaError(f"schema {name}: {exc}") from exc
-            self._compiled[name] = CompiledSchema(name, doc, fast, reference)
+            self._compiled[name] = CompiledSchema(name, doc, registries)
+        by_id = {doc["$id"]: doc for doc in documents.values()}
+        for name, doc in documents.items():
+            for ref in _refs(doc):  # every `$ref` must resolve, or start-up stops
+                if _resolve(by_id, doc["$id"], ref) is None:
+                    raise SchemaError(f"schema {name}: $ref {ref!r} does not resolve")
         self.documents = documents
 
     def _load_documents(self) -> dict[str, dict[str, Any]]:

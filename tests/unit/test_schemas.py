@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
+import jsonschema
 import pytest
 
 from mockserver.errors import InvalidRequest
-from mockserver.schemas import shipped_schemas
+from mockserver.schemas import SchemaError, SchemaSet, shipped_schemas
 
 SCHEMAS = shipped_schemas()
 BATCH = "workflows/import_and_start_batch_task.request"
@@ -23,6 +26,34 @@ def test_every_schema_compiles_with_an_id():
     )
     for name in SCHEMAS.names():
         assert SCHEMAS.documents[name]["$id"].endswith(".json")
+
+
+def test_every_schema_is_valid_and_compiles_with_both_validators():
+    """Start-up checks the meta-schema and every `$ref`; the validators are compiled
+    on first use, so here every one is, with both engines."""
+    for name in SCHEMAS.names():
+        jsonschema.Draft202012Validator.check_schema(SCHEMAS.documents[name])
+        assert SCHEMAS[name].fast is not None and SCHEMAS[name].reference is not None
+
+
+@pytest.mark.parametrize(
+    ("document", "problem"),
+    [
+        ({"type": "nonsense"}, "broken"),
+        ({"$ref": "other.json#/$defs/missing"}, "$ref 'other.json#/$defs/missing'"),
+        ({"$defs": {"a": {}}, "$ref": "#/$defs/b"}, "$ref '#/$defs/b' does not resolve"),
+    ],
+)
+def test_a_broken_schema_stops_start_up(tmp_path, document, problem):
+    (tmp_path / "other.json").write_text(json.dumps({"$id": "https://x.test/other.json"}))
+    (tmp_path / "broken.json").write_text(
+        json.dumps({"$id": "https://x.test/broken.json", **document})
+    )
+    with pytest.raises(SchemaError) as error:
+        SchemaSet(tmp_path)
+    assert "schema broken" in str(error.value)
+    if problem != "broken":
+        assert problem in str(error.value)
 
 
 @pytest.mark.parametrize(
