@@ -28,6 +28,8 @@ import aiohttp
 import orjson
 from floor import floor_seconds
 
+from mockserver.testing import MockServerProcess
+
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 TOKEN = "abcdefghijklmnqrstuvwxyz"
@@ -84,8 +86,17 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def rss_bytes(pid: int | None) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
 @dataclass
 class Server:
+    """The baseline app as a process (the mock runs as a `MockServerProcess`)."""
+
     name: str
     command: list[str]
     process: subprocess.Popen[str] | None = None
@@ -102,40 +113,36 @@ class Server:
         self.url = line.split()[-1]
         return self
 
-    def rss_bytes(self) -> int:
-        assert self.process is not None
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-        return 0
-
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             self.process.wait(30)
 
 
-def mock_server(name: str, db: str, *extra: str) -> Server:
-    return Server(
-        name,
-        [
-            sys.executable,
-            "-m",
-            "mockserver",
-            "serve",
-            "--port",
-            "0",
-            "--db",
-            db,
-            "--progression",
-            "instant",
-            "--log-level",
-            "WARNING",
-            "--max-body-bytes",
-            str(64 * 1024 * 1024),
-            *extra,
-        ],
-    )
+class MockServer(MockServerProcess):
+    """The mock as `make run` would start it (mockserver.testing's harness), in
+    `instant` progression, logging warnings only, taking bodies up to 64 MB."""
+
+    def __init__(self, name: str, db: str, *extra: str) -> None:
+        flags = ["--progression", "instant", "--log-level", "WARNING"]
+        super().__init__([*flags, "--max-body-bytes", str(64 * 1024 * 1024), *extra], db=db)
+        self.name = name
+
+    def start(self) -> MockServer:
+        super().start()
+        return self
+
+    def stop(self, timeout: float = 30.0) -> int | None:
+        returncode = super().stop(timeout)
+        self.close()
+        return returncode
+
+    def rss_bytes(self) -> int:
+        return rss_bytes(self.pid)
+
+
+def mock_server(name: str, db: str, *extra: str) -> MockServer:
+    return MockServer(name, db, *extra)
 
 
 def baseline_server() -> Server:
