@@ -29,6 +29,8 @@ import orjson
 import wrk
 from floor import floor_seconds
 
+from mockserver.testing import MockServerProcess
+
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 TOKEN = "abcdefghijklmnqrstuvwxyz"
@@ -88,8 +90,17 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def rss_bytes(pid: int | None) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
 @dataclass
 class Server:
+    """The baseline app as a process (the mock runs as a `MockServerProcess`)."""
+
     name: str
     command: list[str]
     process: subprocess.Popen[str] | None = None
@@ -106,25 +117,37 @@ class Server:
         self.url = line.split()[-1]
         return self
 
-    def rss_bytes(self) -> int:
-        assert self.process is not None
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-        return 0
-
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             self.process.wait(30)
 
 
-def mock_server(name: str, db: str, *extra: str, defaults: bool = False) -> Server:
-    """The mock on a free port; `defaults`: default flags (polls progression), else
-    the import scenarios' (instant tasks, a body limit above the 10 MB default)."""
-    tuned = [] if defaults else ["--progression", "instant", "--max-body-bytes", str(64 << 20)]
-    command = [sys.executable, "-m", "mockserver", "serve", "--port", "0", "--db", db]
-    return Server(name, [*command, *tuned, *extra])
+class MockServer(MockServerProcess):
+    """The mock as `make run` would start it (mockserver.testing's harness): with
+    default flags, or (`defaults` False) as the import scenarios need it: `instant`
+    tasks, bodies up to 64 MB."""
+
+    def __init__(self, name: str, db: str, *extra: str, defaults: bool = False) -> None:
+        tuned = [] if defaults else ["--progression", "instant", "--max-body-bytes", str(64 << 20)]
+        super().__init__([*tuned, *extra], db=db)
+        self.name = name
+
+    def start(self) -> MockServer:
+        super().start()
+        return self
+
+    def stop(self, timeout: float = 30.0) -> int | None:
+        returncode = super().stop(timeout)
+        self.close()
+        return returncode
+
+    def rss_bytes(self) -> int:
+        return rss_bytes(self.pid)
+
+
+def mock_server(name: str, db: str, *extra: str, defaults: bool = False) -> MockServer:
+    return MockServer(name, db, *extra, defaults=defaults)
 
 
 def baseline_server() -> Server:
@@ -555,7 +578,7 @@ async def main() -> int:
     base = baseline_server().start()
     base_started = time.perf_counter() - started
     await asyncio.sleep(0.5)
-    base_rss = base.rss_bytes()
+    base_rss = rss_bytes(base.process.pid if base.process else None)
     figures: list[Figure] = await start_up(base_started, base_rss)
     try:
         timeout = aiohttp.ClientTimeout(total=600)

@@ -16,14 +16,19 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import signal
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import weakref
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 DEFAULT_TOKEN = "abcdefghijklmnqrstuvwxyz"  # the shipped fixture's token
@@ -248,7 +253,19 @@ class ControlClient:
 
 
 class MockServerProcess:
-    """The real server as a child process on a free port; a context manager."""
+    """The real server as a child process on a free port; a context manager.
+
+    `args` are `serve` flags and `db` the store (`:memory:`, or a file that
+    outlives the process: `restart()` starts again on it). The child gets this
+    process's environment plus `env`; with `isolated_env=True`, without any
+    `ALTCRAFT_MOCK_*` setting of this process first. What the server logs
+    (stderr) goes to a file per start, read back with `stderr()`: in `log_dir`
+    when given (kept), else a temporary file (removed when the context ends).
+
+    Stopping: `stop()` sends SIGTERM and falls back to SIGKILL after `timeout`
+    (what leaving the context does); `terminate()` sends SIGTERM and waits at
+    most `timeout` for the exit status; `kill()` is a crash (SIGKILL).
+    """
 
     def __init__(
         self,
@@ -257,40 +274,127 @@ class MockServerProcess:
         db: str = ":memory:",
         startup_timeout: float = 20.0,
         env: Mapping[str, str] | None = None,
+        isolated_env: bool = False,
+        cwd: str | os.PathLike[str] | None = None,
+        log_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         self.args = list(args)
         self.db = db
         self.startup_timeout = startup_timeout
         self.env = env
+        self.isolated_env = isolated_env
+        self.cwd = cwd
+        self.log_dir = None if log_dir is None else Path(log_dir)
         self.process: subprocess.Popen[str] | None = None
         self.url = ""
+        self.stderr_path: Path | None = None
+        self._temporary_logs: list[Path] = []
+        # Temporary logs go when the context ends (close()), or else with the object.
+        weakref.finalize(self, _remove_files, self._temporary_logs)
+        self._reader: threading.Thread | None = None
+
+    @property
+    def command(self) -> list[str]:
+        """The command line `start()` runs."""
+        serve = [sys.executable, "-m", "mockserver", "serve", "--port", "0", "--db", self.db]
+        return [*serve, *self.args]
+
+    def environment(self) -> dict[str, str]:
+        """The environment `start()` gives the server."""
+        inherited = {
+            name: value
+            for name, value in os.environ.items()
+            if not (self.isolated_env and name.startswith("ALTCRAFT_MOCK_"))
+        }
+        environment = {**inherited, **(self.env or {})}
+        environment.pop("ALTCRAFT_MOCK_PORT", None)  # --port 0 wins anyway; keep it explicit
+        return environment
 
     def start(self) -> MockServerProcess:
-        command = [sys.executable, "-m", "mockserver", "serve", "--port", "0", "--db", self.db]
-        environment = {**os.environ, **(self.env or {})}
-        environment.pop("ALTCRAFT_MOCK_PORT", None)  # --port 0 wins anyway; keep it explicit
-        self.process = subprocess.Popen(
-            [*command, *self.args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-            env=environment,
-        )
+        if self.alive():
+            raise RuntimeError(f"altcraft-mock is already running at {self.url}")
+        self._release_pipe()  # of an earlier run
+        self.stderr_path = self._new_log()
+        with self.stderr_path.open("w", encoding="utf-8") as log:
+            self.process = subprocess.Popen(
+                self.command,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                stdin=subprocess.DEVNULL,
+                text=True,
+                cwd=self.cwd,
+                env=self.environment(),
+            )
         self.url = self._read_url()
         self.client().health()
         return self
 
+    def restart(self, timeout: float = 10.0) -> MockServerProcess:
+        """Stop the server if it runs (`stop()`) and start it again with the same
+        flags and store, on a new free port (`url` changes)."""
+        self.stop(timeout)
+        return self.start()
+
+    def _new_log(self) -> Path:
+        if self.log_dir is not None:
+            return self.log_dir / f"altcraft-mock-{time.monotonic_ns()}.log"
+        handle, name = tempfile.mkstemp(prefix="altcraft-mock-", suffix=".log")
+        os.close(handle)
+        self._temporary_logs.append(Path(name))
+        return Path(name)
+
     def _read_url(self) -> str:
+        """The URL of the `listening on` line. stdout is read to its end by a thread,
+        so the start-up deadline holds and the server never blocks on a full pipe."""
         assert self.process is not None and self.process.stdout is not None
+        lines: queue.Queue[str | None] = queue.Queue()
+        stdout = self.process.stdout
+
+        def reader() -> None:
+            for line in stdout:
+                lines.put(line)
+            lines.put(None)
+
+        self._reader = threading.Thread(target=reader, daemon=True)
+        self._reader.start()
         deadline = time.monotonic() + self.startup_timeout
-        while time.monotonic() < deadline:
-            line = self.process.stdout.readline()
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = lines.get(timeout=left)
+            except queue.Empty:
+                break
+            if line is None:
+                break
             if line.startswith("listening on "):
                 return line.split()[-1]
-            if not line and self.process.poll() is not None:
-                break
         self.stop()
-        raise RuntimeError("altcraft-mock did not start (no 'listening on' line)")
+        problem = RuntimeError(
+            f"altcraft-mock did not start (no 'listening on' line; exit status "
+            f"{self.process.returncode}): {self.stderr()[-2000:]}"
+        )
+        self.close()
+        raise problem
+
+    @property
+    def pid(self) -> int | None:
+        return None if self.process is None else self.process.pid
+
+    @property
+    def host(self) -> str:
+        return urllib.parse.urlsplit(self.url).hostname or ""
+
+    @property
+    def port(self) -> int:
+        return urllib.parse.urlsplit(self.url).port or 0
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stderr(self) -> str:
+        """What the server logged since its last start."""
+        if self.stderr_path is None or not self.stderr_path.exists():
+            return ""
+        return self.stderr_path.read_text(encoding="utf-8", errors="replace")
 
     def client(self, **kwargs: Any) -> ControlClient:
         return ControlClient(self.url, **kwargs)
@@ -307,8 +411,49 @@ class MockServerProcess:
                 self.process.wait()
         return self.process.returncode
 
+    def terminate(self, timeout: float = 30.0) -> int:
+        """SIGTERM, and the exit status; `subprocess.TimeoutExpired` if the server
+        is still running after `timeout` seconds."""
+        if self.process is None:
+            raise RuntimeError("altcraft-mock was never started")
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout)
+
+    def kill(self, timeout: float = 15.0) -> int | None:
+        """SIGKILL: a crash, nothing gets to finish."""
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            self.process.kill()
+        return self.process.wait(timeout)
+
+    def close(self) -> None:
+        """The process gone (SIGKILL if it still runs), its pipe closed, temporary
+        logs removed."""
+        self.kill()
+        self._release_pipe()
+        _remove_files(self._temporary_logs)
+
+    def _release_pipe(self) -> None:
+        """Once the process has ended: its stdout read to the end, then closed."""
+        if self.process is None or self.process.poll() is None:
+            return
+        if self._reader is not None:
+            self._reader.join(timeout=5)
+            self._reader = None
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+
     def __enter__(self) -> MockServerProcess:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+        self.close()
+
+
+def _remove_files(paths: list[Path]) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)
+    paths.clear()

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,10 +35,52 @@ async def api(make_api: ApiClientFactory) -> ApiClient:
     return await make_api()
 
 
+TESTS = Path(__file__).resolve().parent
+#: Folders and files of tests/ whose every test is slow: they start server
+#: processes or child interpreters, drive the browser or fuzz.
+SLOW_PATHS = frozenset(
+    {
+        "docs",
+        "e2e",
+        "plugin",
+        "control/test_testing_helper.py",
+        "reliability/test_concurrency.py",
+        "reliability/test_crash.py",
+        "reliability/test_cross_site.py",
+        "reliability/test_fuzzing.py",
+        "reliability/test_properties.py",
+        "reliability/test_store_files.py",
+        "ui/test_dashboard.py",
+        "unit/test_heap.py",
+    }
+)
+#: The mark expression of `make test-fast`.
+FAST = "not slow"
+
+
+def _in_slow_paths(path: Path) -> bool:
+    if not path.is_relative_to(TESTS):
+        return False
+    parts = path.relative_to(TESTS).parts
+    return any("/".join(parts[:n]) in SLOW_PATHS for n in range(1, len(parts) + 1))
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """`make test-fast` does not even import the slow paths: schemathesis,
+    hypothesis and Playwright make collecting them cost seconds per worker."""
+    if config.getoption("markexpr") == FAST and _in_slow_paths(collection_path):
+        return True
+    return None
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """A test that starts the real server as a process (`e2e`) is `slow`, whatever
-    its folder (examples/ included: the plugin's fixtures start the process);
-    heavy in-process tests carry `slow` themselves. `make test-fast` runs the rest."""
+    """`slow`: every test in SLOW_PATHS, every test that starts the real server as a
+    process (`e2e`, or the plugin's process fixture: examples/ too), and heavy
+    in-process tests marked by hand. `make test-fast` runs the rest."""
     for item in items:
-        if item.get_closest_marker("e2e") or "altcraft_mock_server" in item.fixturenames:
+        if (
+            item.get_closest_marker("e2e")
+            or "altcraft_mock_server" in item.fixturenames
+            or _in_slow_paths(item.path)
+        ):
             item.add_marker(pytest.mark.slow)

@@ -230,3 +230,53 @@ def test_admin_token_is_sent_by_the_client():
             process.client().tasks()
         assert caught.value.status == 401
         assert process.client().health()["status"] == "ok"
+
+
+def test_a_killed_server_restarts_on_the_same_store(tmp_path):
+    db = str(tmp_path / "store.json")
+    with MockServerProcess(["--progression", "manual"], db=db) as process:
+        task_id = import_batch(process.client(), person(1))
+        assert process.kill() == -9
+        assert not process.alive()
+        process.restart()
+        assert process.alive()
+        assert process.client().task(task_id)["status"] == "queued"
+        assert process.terminate() == 0
+
+
+def test_what_the_server_logs_is_kept_per_start(tmp_path):
+    with MockServerProcess(
+        ["--log-level", "DEBUG", "--access-log", "true"], log_dir=tmp_path
+    ) as process:
+        first_log = process.stderr_path
+        process.client().health()
+        assert "GET /_mock/health" in process.stderr()
+        process.restart()
+        assert process.stderr_path != first_log
+        assert "GET /_mock/health" in first_log.read_text(encoding="utf-8")
+    assert sorted(tmp_path.iterdir()) == sorted([first_log, process.stderr_path])
+
+
+def test_a_temporary_log_goes_with_the_context():
+    with MockServerProcess() as process:
+        log = process.stderr_path
+        assert log is not None and log.exists()
+    assert not log.exists()
+
+
+def test_env_adds_settings_and_isolated_env_drops_the_runners(monkeypatch):
+    monkeypatch.setenv("ALTCRAFT_MOCK_PROGRESSION", "instant")
+    with MockServerProcess() as process:
+        assert process.client().health()["settings"]["progression"] == "instant"
+    with MockServerProcess(isolated_env=True) as process:
+        assert process.client().health()["settings"]["progression"] == "polls"
+    env = {"ALTCRAFT_MOCK_PROGRESSION": "manual"}
+    with MockServerProcess(env=env, isolated_env=True) as process:
+        assert process.client().health()["settings"]["progression"] == "manual"
+
+
+def test_a_refused_start_raises_naming_the_reason():
+    with pytest.raises(RuntimeError) as caught:
+        MockServerProcess(["--rate", "nan"]).start()
+    assert "exit status 2" in str(caught.value)
+    assert "--rate: invalid value 'nan'" in str(caught.value)

@@ -12,12 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import queue
-import re
-import signal
 import subprocess
-import sys
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -27,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from mockserver.testing import MockServerProcess
 from tests.contract.test_reference_page import EMAIL_EXAMPLE  # the page's example, verbatim
 
 pytestmark = pytest.mark.e2e
@@ -35,32 +31,33 @@ REPO = Path(__file__).resolve().parents[2]
 TOKEN = "abcdefghijklmnqrstuvwxyz"
 START_TIMEOUT = 15.0
 STOP_TIMEOUT = 15.0
-LISTENING = re.compile(r"^listening on (http://\S+:\d+)$")
 
 
 # -- the process ---------------------------------------------------------------------
 
 
-class Server:
-    """One running `mockserver serve` process."""
+class Server(MockServerProcess):
+    """One `mockserver serve` process (`MockServerProcess`: run from the test's
+    folder, its log kept there, none of the runner's ALTCRAFT_MOCK_* settings) and
+    the calls these tests make."""
 
-    def __init__(self, proc: subprocess.Popen[str], url: str, stderr_path: Path) -> None:
-        self.proc = proc
-        self.url = url
-        self.stderr_path = stderr_path
+    def __init__(self, tmp_path: Path, db: str, *args: str) -> None:
+        super().__init__(
+            args,
+            db=db,
+            startup_timeout=START_TIMEOUT,
+            isolated_env=True,
+            cwd=tmp_path,
+            log_dir=tmp_path,
+        )
 
-    def stderr(self) -> str:
-        return self.stderr_path.read_text(encoding="utf-8", errors="replace")
-
-    def terminate(self) -> int:
+    def terminate(self, timeout: float = STOP_TIMEOUT) -> int:
         """SIGTERM and wait; the exit code."""
-        self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout=STOP_TIMEOUT)
+        return super().terminate(timeout)
 
-    def kill(self) -> None:
+    def kill(self, timeout: float = STOP_TIMEOUT) -> int | None:
         """SIGKILL: a crash, nothing gets to finish."""
-        self.proc.kill()
-        self.proc.wait(timeout=STOP_TIMEOUT)
+        return super().kill(timeout)
 
     # -- HTTP --------------------------------------------------------------------
     def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
@@ -115,71 +112,15 @@ class Server:
         return health["counts"]
 
 
-def _clean_env() -> dict[str, str]:
-    """The test runner's environment without any ALTCRAFT_MOCK_* setting."""
-    return {k: v for k, v in os.environ.items() if not k.startswith("ALTCRAFT_MOCK_")}
-
-
-def _command(db: str, *args: str) -> list[str]:
-    return [sys.executable, "-m", "mockserver", "serve", "--port", "0", "--db", db, *args]
-
-
 @contextlib.contextmanager
 def running(tmp_path: Path, db: str, *args: str) -> Iterator[Server]:
-    """Start the server, yield it, and make sure the process is gone afterwards."""
-    stderr_path = tmp_path / f"stderr-{time.monotonic_ns()}.log"
-    with stderr_path.open("w") as stderr:
-        proc = subprocess.Popen(
-            _command(db, *args),
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-            stdin=subprocess.DEVNULL,
-            text=True,
-            cwd=tmp_path,
-            env=_clean_env(),
-        )
+    """Start the server, yield it, and make sure the process is gone afterwards
+    (SIGKILL if the test left it running: what is on disk is what it wrote)."""
+    server = Server(tmp_path, db, *args).start()
     try:
-        url = _wait_for_listening(proc, stderr_path)
-        yield Server(proc, url, stderr_path)
+        yield server
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=STOP_TIMEOUT)
-        if proc.stdout is not None:
-            proc.stdout.close()
-
-
-def _wait_for_listening(proc: subprocess.Popen[str], stderr_path: Path) -> str:
-    lines: queue.Queue[str | None] = queue.Queue()
-
-    def reader() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            lines.put(line)
-        lines.put(None)
-
-    threading.Thread(target=reader, daemon=True).start()
-    deadline = time.monotonic() + START_TIMEOUT
-    seen: list[str] = []
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            break
-        try:
-            line = lines.get(timeout=left)
-        except queue.Empty:
-            break
-        if line is None:
-            break
-        seen.append(line)
-        match = LISTENING.match(line.strip())
-        if match:
-            return match.group(1)
-    stderr = stderr_path.read_text(errors="replace")
-    raise AssertionError(
-        f"server did not print its listening line (exit {proc.poll()}); "
-        f"stdout={seen!r}; stderr={stderr[-2000:]!r}"
-    )
+        server.close()
 
 
 def assert_valid_store(db: Path) -> dict[str, Any]:
@@ -512,14 +453,16 @@ def test_missing_fixture_fails_start_up_naming_the_path(tmp_path):
 
 
 def _finished(tmp_path: Path, db: str, *args: str) -> subprocess.CompletedProcess[str]:
-    """`serve` run to its end: a start that is refused ends at once."""
+    """`serve` run to its end, as `running` would start it: a start that is refused
+    ends at once."""
+    server = Server(tmp_path, db, *args)
     return subprocess.run(
-        _command(db, *args),
+        server.command,
         capture_output=True,
         text=True,
         timeout=START_TIMEOUT,
         cwd=tmp_path,
-        env=_clean_env(),
+        env=server.environment(),
         stdin=subprocess.DEVNULL,
     )
 

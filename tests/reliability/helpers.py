@@ -1,8 +1,9 @@
 """Shared helpers of the reliability suite: the real server as a process, plain
 HTTP to it, and the figures RELIABILITY.md reports.
 
-`ServerProcess` starts `python -m mockserver serve --port 0`, keeps its stderr
-(the log) in a file so a test can check it for tracebacks and leaked tokens,
+`ServerProcess` is `mockserver.testing.MockServerProcess` run from the test's
+folder: it starts `python -m mockserver serve --port 0`, keeps its stderr (the
+log) in a file there so a test can check it for tracebacks and leaked tokens,
 and can be killed with SIGKILL like a crash. `figure()` appends one JSON line
 per test to `$RELIABILITY_FIGURES` when that is set (see RELIABILITY.md).
 """
@@ -12,23 +13,20 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import queue
 import re
-import signal
 import socket
 import subprocess
-import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
+
+from mockserver.testing import MockServerProcess
 
 TOKEN = "abcdefghijklmnqrstuvwxyz"  # the shipped fixture's token
 BATCH_TASK = "workflows/import_and_start_batch_task"
 SYNC_BATCH = "workflows/import_and_start_batch"
 STATUS = "tasks/status"
 START_TIMEOUT = 20.0
-LISTENING = re.compile(r"^listening on http://(\S+):(\d+)$")
 #: What the server logs when something escapes its error handling (a client's
 #: malformed request is one WARNING line, not this).
 CRASH_MARKS = (" ERROR ", " CRITICAL ", "Traceback")
@@ -61,89 +59,36 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
-class ServerProcess:
-    """One `mockserver serve` process; a context manager that never leaves it running."""
+class ServerProcess(MockServerProcess):
+    """One `mockserver serve` process run from `workdir` (its log kept there, no
+    ALTCRAFT_MOCK_* setting of the runner's), with the plain-HTTP calls these tests
+    make; a context manager that never leaves it running: leaving it is a SIGKILL,
+    so what a test left on disk is what the server had written, not a clean stop."""
 
     def __init__(self, workdir: Path, *args: str, db: str = ":memory:") -> None:
+        super().__init__(
+            args,
+            db=db,
+            startup_timeout=START_TIMEOUT,
+            isolated_env=True,
+            cwd=workdir,
+            log_dir=workdir,
+        )
         self.workdir = workdir
-        self.args = args
-        self.db = db
-        self.proc: subprocess.Popen[str] | None = None
-        self.host = ""
-        self.port = 0
-        self.stderr_path = workdir / f"server-{time.monotonic_ns()}.log"
 
     @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    def start(self) -> ServerProcess:
-        command = [sys.executable, "-m", "mockserver", "serve", "--port", "0", "--db", self.db]
-        with self.stderr_path.open("w") as stderr:
-            self.proc = subprocess.Popen(
-                [*command, *self.args],
-                stdout=subprocess.PIPE,
-                stderr=stderr,
-                stdin=subprocess.DEVNULL,
-                text=True,
-                cwd=self.workdir,
-                env=clean_env(),
-            )
-        self.host, self.port = self._wait_for_listening()
-        return self
-
-    def _wait_for_listening(self) -> tuple[str, int]:
-        assert self.proc is not None and self.proc.stdout is not None
-        lines: queue.Queue[str | None] = queue.Queue()
-        stdout = self.proc.stdout
-
-        def reader() -> None:
-            for line in stdout:
-                lines.put(line)
-            lines.put(None)
-
-        threading.Thread(target=reader, daemon=True).start()
-        deadline = time.monotonic() + START_TIMEOUT
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                line = lines.get(timeout=left)
-            except queue.Empty:
-                break
-            if line is None:
-                break
-            match = LISTENING.match(line.strip())
-            if match:
-                return match.group(1), int(match.group(2))
-        self.kill()
-        raise AssertionError(f"the server did not start: {self.stderr()[-2000:]}")
-
-    def kill(self) -> None:
-        """SIGKILL: a crash, nothing gets to finish."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(timeout=15)
-
-    def terminate(self) -> int:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout=30)
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def stderr(self) -> str:
-        return self.stderr_path.read_text(encoding="utf-8", errors="replace")
+    def proc(self) -> subprocess.Popen[str] | None:
+        return self.process
 
     def crash_lines(self) -> list[str]:
         return [line for line in self.stderr().splitlines() if any(m in line for m in CRASH_MARKS)]
 
     def __enter__(self) -> ServerProcess:
-        return self.start()
+        self.start()
+        return self
 
     def __exit__(self, *exc: object) -> None:
-        self.kill()
-        if self.proc is not None and self.proc.stdout is not None:
-            self.proc.stdout.close()
+        self.close()
 
     # -- HTTP ------------------------------------------------------------------------
     def connection(self, timeout: float = 30.0) -> http.client.HTTPConnection:

@@ -7,11 +7,7 @@ import subprocess
 import sys
 import textwrap
 
-import pytest
-
 from mockserver.gc_tuning import FULL_PASS_GROWTH
-
-pytestmark = pytest.mark.slow  # every test runs a child interpreter
 
 CHILD = textwrap.dedent(
     """
