@@ -572,6 +572,19 @@ def table(figures: list[Figure]) -> str:
     return "\n".join(rows)
 
 
+def markdown(figures: list[Figure]) -> str:
+    """The table as bench/README.md shows it."""
+    rows = ["| scenario | mock | baseline | ratio | target | met |", "|---|---|---|---|---|---|"]
+    for f in figures:
+        target = "" if f.target is None else ("≤ " if f.lower_is_better else "≥ ") + f"{f.target:g}"
+        met = {None: "", True: "yes", False: "no"}[f.met]
+        rows.append(
+            f"| {f.scenario} | {f.value:.4g} {f.unit} | {f.baseline:.4g} {f.unit} "
+            f"| {f.ratio:.2f} | {target} | {met} |"
+        )
+    return "\n".join(rows) + "\n"
+
+
 async def main() -> int:
     RESULTS.mkdir(exist_ok=True)
     started = time.perf_counter()
@@ -620,6 +633,7 @@ async def main() -> int:
         ],
     }
     (RESULTS / "latest.json").write_text(json.dumps(report, indent=2))
+    (RESULTS / "latest.md").write_text(markdown(figures))
     print(f"\nwritten: {RESULTS / 'latest.json'}")
     return 0
 
