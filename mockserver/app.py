@@ -21,7 +21,6 @@ from mockserver.config import Settings
 from mockserver.control.journal.recorder import journal
 from mockserver.control.table import CONTROL_ROUTES, add_control_routes
 from mockserver.errors import StoreUnavailable
-from mockserver.http.access import access
 from mockserver.http.body import Uploads
 from mockserver.http.envelope import error_envelope
 from mockserver.keys import BACKEND, OPENAPI, SETTINGS, UPLOADS
@@ -33,7 +32,7 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings, backend: Backend | None = None) -> web.Application:
     backend = backend or Backend(settings)
     app = web.Application(
-        middlewares=[journal, error_envelope, access],
+        middlewares=[journal, error_envelope],
         client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS] = settings

@@ -54,7 +54,8 @@ NOTES: web.RequestKey[RequestNotes] = web.RequestKey("notes")
 
 def notes(request: web.Request) -> RequestNotes:
     """The request's notes (made on first use)."""
-    found = request.get(NOTES)
-    if found is None:
+    try:
+        return request[NOTES]
+    except KeyError:
         found = request[NOTES] = RequestNotes()
-    return found
+        return found

@@ -1,4 +1,5 @@
-"""Who may ask what, before anything is read: the `access` middleware.
+"""Who may ask what, before anything is read: `refusal`, which the error envelope
+middleware runs before the handler.
 
 CONNECT is refused, the Host must name this server, control calls carry the
 admin token when one is set, and no page of another site may change the mock's
@@ -47,9 +48,8 @@ class NotAProxy(MethodNotAllowed):
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-@web.middleware
-async def access(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Who may ask what, before anything is read:
+def refusal(request: web.Request) -> web.Response | None:
+    """Who may ask what, before anything is read (the error envelope asks first):
 
     - `CONNECT` is refused, 405, and the connection closed: this is no proxy.
     - The Host must name this server (`allowed_host`), on every path: a page that
@@ -67,7 +67,7 @@ async def access(request: web.Request, handler: Handler) -> web.StreamResponse:
             is_control_path(request.path),
         )
         refused.force_close()  # whatever follows on this connection is not a tunnel's
-        return refused
+        return refused  # answered, not raised: the connection must close
     check_host(request)
     path = normal_path(request.path)
     if is_control_path(path):
@@ -80,7 +80,7 @@ async def access(request: web.Request, handler: Handler) -> web.StreamResponse:
                 raise AccessDenied("Authorization: wrong admin token")
         if request.method not in SAFE_METHODS:
             same_site_control(request)
-    return await handler(request)
+    return None
 
 
 class HostNotAllowed(AccessDenied):

@@ -21,7 +21,7 @@ from mockserver.control.journal.model import (
 )
 from mockserver.http.answers import ConnectionDropped
 from mockserver.http.paths import is_control_path
-from mockserver.keys import BACKEND, SETTINGS, RequestNotes, notes
+from mockserver.keys import BACKEND, NOTES, SETTINGS, RequestNotes
 
 if TYPE_CHECKING:
     from mockserver.backend import Backend
@@ -39,8 +39,7 @@ async def journal(request: web.Request, handler: Handler) -> web.StreamResponse:
     control = is_control_path(request.path)
     if control and not request.app[SETTINGS].journal_control:
         return await handler(request)
-    noted = notes(request)
-    noted.journal_id = backend.journal.new_id()
+    noted = request[NOTES] = RequestNotes(journal_id=backend.journal.new_id())
     started = time.perf_counter()
     response: web.StreamResponse | None = None
     try:
