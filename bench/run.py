@@ -298,6 +298,16 @@ async def big_imports(session: aiohttp.ClientSession, base: Server, tmp: Path) -
     return figures
 
 
+async def finished_task_status(session: aiohttp.ClientSession, mock: MockServer) -> bytes:
+    """A `tasks/status` body naming a task of two profiles the mock has made."""
+    answer = await post(
+        session,
+        f"{mock.url}/api/v1.1/workflows/import_and_start_batch_task",
+        batch_body(reference_items(2)),
+    )
+    return orjson.dumps({"token": TOKEN, "task_id": answer["task_id"]})
+
+
 async def answer_once(session: aiohttp.ClientSession, url: str, body: bytes) -> float:
     started = time.perf_counter()
     await post(session, url, body)
@@ -397,12 +407,7 @@ async def status_polling(session: aiohttp.ClientSession, base: Server) -> list[F
         mock = mock_server("mock-poll", f"{tmp}/poll.json", defaults=True).start()
         figures = []
         try:
-            answer = await post(
-                session,
-                f"{mock.url}/api/v1.1/workflows/import_and_start_batch_task",
-                batch_body(reference_items(1)),
-            )
-            body = orjson.dumps({"token": TOKEN, "task_id": answer["task_id"]})
+            body = await finished_task_status(session, mock)
             url = "/api/v1.1/tasks/status"
             for _ in range(2):  # `polls` mode: two polls end the task
                 await post(session, mock.url + url, body)
@@ -518,12 +523,7 @@ async def start_up(base_started: float, base_rss: int) -> list[Figure]:
 async def mixed(session: aiohttp.ClientSession, base: Server) -> list[Figure]:
     mock = mock_server("mock-mixed", ":memory:").start()
     try:
-        answer = await post(
-            session,
-            f"{mock.url}/api/v1.1/workflows/import_and_start_batch_task",
-            batch_body(reference_items(2)),
-        )
-        status_body = orjson.dumps({"token": TOKEN, "task_id": answer["task_id"]})
+        status_body = await finished_task_status(session, mock)
         status_url = f"{mock.url}/api/v1.1/tasks/status"
         idle = await poll_windows(session, status_url, status_body, 32)
         deadline = time.perf_counter() + POLL_SECONDS

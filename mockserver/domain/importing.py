@@ -20,7 +20,7 @@ from mockserver.domain.items import (
     fields_for_new_profile,
     prepare_item,
 )
-from mockserver.domain.lookups import failure_error, locate, not_found_debug
+from mockserver.domain.lookups import failure_error, locate, not_found_debug, query_matches
 from mockserver.domain.matching import MatchingMode
 from mockserver.domain.profiles import (
     ProfileBook,
@@ -28,7 +28,6 @@ from mockserver.domain.profiles import (
     merge_fields,
     merge_subscriptions,
 )
-from mockserver.domain.queries import profile_predicate
 from mockserver.errors import ProfileNotFound
 
 #: A check run on each item before it is imported: a failure it answers is the
@@ -149,12 +148,7 @@ def run_slice(
     """Import items [start, stop) of a job; one outcome per item, in order."""
     ctx = job.context()
     db_id = job.database.db_id
-    custom_request = job.options.custom_request
-    matches = (
-        QueryMatches(book, db_id, profile_predicate(custom_request))
-        if custom_request is not None
-        else None
-    )
+    matches = query_matches(book, db_id, job.options.custom_request)
     outcomes: list[ItemOutcome] = []
     engaged: list[tuple[Imported, PreparedItem]] = []
     for index in range(start, stop):

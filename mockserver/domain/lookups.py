@@ -20,6 +20,15 @@ from mockserver.domain.queries import profile_predicate
 from mockserver.errors import AltcraftError, CodedError, InvalidRequest, ProfileNotFound
 
 
+def query_matches(
+    book: ProfileBook, db_id: int, custom_request: Mapping[str, Any] | None
+) -> QueryMatches | None:
+    """The profiles a request's `custom_request` selects (None without one)."""
+    if custom_request is None:
+        return None
+    return QueryMatches(book, db_id, profile_predicate(custom_request))
+
+
 def locate(
     item: PreparedItem,
     book: ProfileBook,
@@ -65,13 +74,8 @@ def find_existing(
     prepared = prepare_item({**root_item(body), "data": {}}, "", ctx)
     if isinstance(prepared, ItemFailure):
         raise failure_error(prepared)
-    custom_request = ctx.options.custom_request
     db_id = ctx.database.db_id
-    matches = (
-        QueryMatches(book, db_id, profile_predicate(custom_request))
-        if custom_request is not None
-        else None
-    )
+    matches = query_matches(book, db_id, ctx.options.custom_request)
     profile_id = locate(prepared, book, db_id, matches)
     if profile_id is None:
         raise ProfileNotFound(not_found_debug(prepared, db_id))
