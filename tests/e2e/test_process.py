@@ -476,6 +476,8 @@ def _finished(tmp_path: Path, db: str, *args: str) -> subprocess.CompletedProces
         ("--rate", "-inf"),
         ("--read-timeout", "nan"),
         ("--log-level", "NOPE"),
+        ("--event-loop", "twisted"),
+        ("--access-log", "sometimes"),
     ],
 )
 def test_bad_flag_value_fails_start_up_naming_the_flag(tmp_path, flag, value):
@@ -484,6 +486,27 @@ def test_bad_flag_value_fails_start_up_naming_the_flag(tmp_path, flag, value):
     assert finished.returncode == 2
     assert flag in finished.stderr
     assert "Traceback" not in finished.stderr
+
+
+@pytest.mark.parametrize("access_log", [None, "true"])
+def test_one_log_line_per_request_only_when_asked(tmp_path, access_log):
+    """The access log is off by default (the journal has every call), on with
+    `--access-log true`; the answers are the same either way."""
+    flags = () if access_log is None else ("--access-log", access_log)
+    with Server(tmp_path, ":memory:", "--log-level", "INFO", *flags) as server:
+        status, answer = server.request("POST", "/api/v1.1/databases/list", {"token": TOKEN})
+        assert (status, answer["error"]) == (200, 0)
+    # Read once the server has stopped: the line is written after the answer is sent.
+    assert ("aiohttp.access" in server.stderr()) is (access_log is not None)
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop", "auto"])
+def test_every_event_loop_answers_the_same(tmp_path, loop):
+    with Server(tmp_path, ":memory:", "--event-loop", loop) as server:
+        status, answer = server.request("POST", "/api/v1.1/databases/list", {"token": TOKEN})
+        assert (status, answer["error"]) == (200, 0)
+        status, health = server.request("GET", "/_mock/health")
+        assert status == 200 and health["status"] == "ok"
 
 
 def test_a_store_in_a_folder_that_cannot_be_written_is_refused_naming_it(tmp_path):
