@@ -169,6 +169,11 @@ class Figure:
     def ratio(self) -> float:
         return self.value / self.baseline if self.baseline else float("nan")
 
+    def target_text(self, at_most: str = "<=", at_least: str = ">=") -> str:
+        if self.target is None:
+            return ""
+        return (at_most if self.lower_is_better else at_least) + f"{self.target:g}"
+
     @property
     def met(self) -> bool | None:
         if self.target is None:
@@ -563,7 +568,7 @@ async def mixed(session: aiohttp.ClientSession, base: Server) -> list[Figure]:
 def table(figures: list[Figure]) -> str:
     rows = [f"{'scenario':<62} {'mock':>14} {'baseline':>14} {'ratio':>7} {'target':>8}  met"]
     for f in figures:
-        target = "" if f.target is None else ("<=" if f.lower_is_better else ">=") + f"{f.target:g}"
+        target = f.target_text()
         met = {None: "", True: "yes", False: "NO"}[f.met]
         rows.append(
             f"{f.scenario:<62} {f.value:>8.4g} {f.unit:<5} {f.baseline:>8.4g} {f.unit:<5}"
@@ -576,7 +581,7 @@ def markdown(figures: list[Figure]) -> str:
     """The table as bench/README.md shows it."""
     rows = ["| scenario | mock | baseline | ratio | target | met |", "|---|---|---|---|---|---|"]
     for f in figures:
-        target = "" if f.target is None else ("≤ " if f.lower_is_better else "≥ ") + f"{f.target:g}"
+        target = f.target_text("≤ ", "≥ ")
         met = {None: "", True: "yes", False: "no"}[f.met]
         rows.append(
             f"| {f.scenario} | {f.value:.4g} {f.unit} | {f.baseline:.4g} {f.unit} "

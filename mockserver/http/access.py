@@ -11,7 +11,6 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import re
-from collections.abc import Awaitable, Callable
 from functools import lru_cache
 from urllib.parse import urlsplit
 
@@ -27,7 +26,6 @@ from mockserver.keys import SETTINGS
 OPEN_CONTROL_PATHS = frozenset(
     {"/_mock/health", "/_mock/ui", "/_mock/ui/app.js", "/_mock/ui/style.css"}
 )
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _BEARER = re.compile(r"\s*bearer\s+(\S.*)", re.I | re.S)
 
 
