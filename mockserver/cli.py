@@ -21,7 +21,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from mockserver import __version__, gc_tuning
+from mockserver import gc_tuning, package_version
 from mockserver.app import create_app
 from mockserver.backend import Backend
 from mockserver.config import ConfigError, EventLoop, Settings, add_arguments, load_settings
@@ -36,12 +36,23 @@ from mockserver.store.storage import StoreFileError
 log = logging.getLogger("mockserver")
 
 
+class _VersionAction(argparse.Action):
+    """`--version`: the version is read only when asked (see `package_version`)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="print the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object) -> None:
+        print(f"altcraft-mock {package_version()}")
+        parser.exit()
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="altcraft-mock",
         description="Local emulator of the Altcraft batch profile-import API.",
     )
-    parser.add_argument("--version", action="version", version=f"altcraft-mock {__version__}")
+    parser.add_argument("--version", action=_VersionAction)
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="start the server")
     add_arguments(serve)

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urldefrag, urljoin
 
-from mockserver import __version__
+from mockserver import package_version
 from mockserver.api.router import API_PREFIX, ApiMethod
 from mockserver.control.routes import ControlRoute
 from mockserver.schemas import SchemaSet
@@ -140,7 +140,7 @@ def build_document(
         "openapi": "3.1.0",
         "info": {
             "title": "altcraft-mock",
-            "version": __version__,
+            "version": package_version(),
             "description": (
                 "A local emulator of the Altcraft batch profile-import API (vendor paths under "
                 f"{API_PREFIX}) and its own control API (under /_mock/). Vendor errors are "

@@ -13,18 +13,21 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urljoin
 
-import jsonschema
 import jsonschema_rs
 import orjson
-from jsonschema.exceptions import ValidationError, best_match
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
 
 from mockserver.domain.values import describe, json_type, quote
 from mockserver.errors import InvalidRequest
+
+if TYPE_CHECKING:
+    # The reference validator is imported when an instance first fails (~55 ms
+    # of start-up otherwise): valid requests never need it.
+    import jsonschema
+    from jsonschema.exceptions import ValidationError
+    from referencing import Registry
 
 #: A wheel carries `schemas/` and `fixtures/` inside the package (`mockserver/_data/`,
 #: see pyproject's force-include); a source checkout or editable install uses the
@@ -80,6 +83,8 @@ class CompiledSchema:
     @property
     def reference(self) -> jsonschema.Draft202012Validator:
         if self._reference is None:
+            import jsonschema
+
             self._reference = jsonschema.Draft202012Validator(
                 self.schema, registry=self._registries.reference()
             )
@@ -95,6 +100,8 @@ class CompiledSchema:
         """Raise InvalidRequest naming the most relevant violation."""
         if self.fast.is_valid(instance):
             return
+        from jsonschema.exceptions import best_match
+
         error = best_match(self.reference.iter_errors(instance), key=_relevance)
         if error is not None:
             raise InvalidRequest(format_error(error))
@@ -171,6 +178,9 @@ class _Registries:
 
     def reference(self) -> Registry:
         if self._reference is None:
+            from referencing import Registry, Resource
+            from referencing.jsonschema import DRAFT202012
+
             resources = [
                 (doc["$id"], Resource.from_contents(doc, default_specification=DRAFT202012))
                 for doc in self._documents.values()

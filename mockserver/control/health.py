@@ -6,7 +6,7 @@ import os
 
 from aiohttp import web
 
-from mockserver import __version__
+from mockserver import package_version
 from mockserver.control.routes import ControlRoute
 from mockserver.http.answers import json_response
 from mockserver.keys import BACKEND
@@ -22,7 +22,7 @@ async def health(request: web.Request) -> web.Response:
             # check, so a container turns unhealthy; it recovers by itself.
             "status": "ok" if write_error is None else "failing",
             "store": {"writable": write_error is None, "error": write_error},
-            "version": __version__,
+            "version": package_version(),
             "uptime_seconds": round(backend.uptime(), 3),
             "pid": os.getpid(),
             "counts": {

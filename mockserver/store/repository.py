@@ -17,6 +17,7 @@ acknowledges work, so no acknowledged task is lost.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -84,6 +85,7 @@ class Store:
         self.ids = ids
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-writer")
         self._flush_lock = asyncio.Lock()
+        self._background_flushes: set[asyncio.Task[None]] = set()
         # Changed since the last flush: table -> doc id -> doc (None: deleted).
         self._pending: dict[str, dict[str, Any]] = {}
         # Resets so far, in all and per account: work that began before one
@@ -413,6 +415,26 @@ class Store:
                 log.warning("store: written again after the earlier failure")
             self.write_error = None
             self._durable = max(self._durable, upto)
+
+    def flush_in_background(self) -> None:
+        """Start a flush and return at once: for the mock's own changes (a reset)
+        whose caller needs no disk acknowledgement. The next flush, and a clean
+        stop's, wait for it (one lock, one writer thread, in order)."""
+        if self._snapshot is None or self._log is None:
+            self._durable = self._changes
+            if self._pending:
+                self._pending.clear()
+                self.on_flushed()
+            return
+        task = asyncio.get_running_loop().create_task(self._flush_quietly())
+        self._background_flushes.add(task)
+        task.add_done_callback(self._background_flushes.discard)
+
+    async def _flush_quietly(self) -> None:
+        # A failed write is on `write_error` (health turns failing) and the
+        # changes stay pending for the next flush; there is no caller to tell.
+        with contextlib.suppress(StoreUnavailable):
+            await self.flush()
 
     async def _write(self, *, snapshot: bool) -> None:
         """Serialise now (on the loop: documents may change afterwards), then do
