@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from functools import partial
 from typing import Any
 
@@ -28,13 +28,15 @@ from mockserver.openapi import build_document
 
 log = logging.getLogger(__name__)
 
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
 
 def create_app(settings: Settings, backend: Backend | None = None) -> web.Application:
     backend = backend or Backend(settings)
-    app = web.Application(
-        middlewares=[journal, error_envelope],
-        client_max_size=settings.max_body_bytes,
-    )
+    # No aiohttp middlewares: every route's handler is wrapped once, here
+    # (`guarded`). An app with any middleware pays a layer of aiohttp's own on
+    # every request, and a status poll is mostly such fixed costs.
+    app = web.Application(client_max_size=settings.max_body_bytes)
     app[SETTINGS] = settings
     app[BACKEND] = backend
     app[UPLOADS] = Uploads(settings.max_uploading_bytes)
@@ -43,8 +45,10 @@ def create_app(settings: Settings, backend: Backend | None = None) -> web.Applic
     router = ApiRouter(API_METHODS)
     services = backend.api_services()
 
-    async def vendor_api(request: web.Request) -> web.StreamResponse:
+    async def answer_vendor_call(request: web.Request) -> web.StreamResponse:
         return await router.answer(services, request)
+
+    vendor_api = guarded(answer_vendor_call)
 
     # Each vendor method's own path first: aiohttp finds it at once, where the
     # catch-all is reached only after walking every shorter prefix of the path.
@@ -52,11 +56,18 @@ def create_app(settings: Settings, backend: Backend | None = None) -> web.Applic
         app.router.add_route(
             "*", API_PREFIX + method.name, vendor_api, expect_handler=_expect_continue
         )
-    add_control_routes(app)
+    add_control_routes(app, guarded)
     # Last: everything else, so unknown paths get the envelope, never a redirect.
     app.router.add_route("*", "/{tail:.*}", vendor_api, expect_handler=_expect_continue)
     app.cleanup_ctx.append(_background_work)
     return app
+
+
+def guarded(handler: Handler) -> Handler:
+    """`handler` inside the journal's recorder and the error envelope (which asks
+    `access.refusal` first): what every request goes through, in that order."""
+    enveloped = functools.partial(error_envelope, handler=handler)
+    return functools.partial(journal, handler=enveloped)
 
 
 def openapi_document(backend: Backend) -> dict[str, Any]:

@@ -1,5 +1,8 @@
 """Every /_mock route, as data: the app adds them, the OpenAPI document describes them."""
 
+from collections.abc import Awaitable, Callable
+from functools import partial
+
 from aiohttp import web
 
 from mockserver.control import (
@@ -30,6 +33,19 @@ CONTROL_ROUTES: tuple[ControlRoute, ...] = (
 )
 
 
-def add_control_routes(app: web.Application) -> None:
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def add_control_routes(app: web.Application, wrap: Callable[[Handler], Handler]) -> None:
+    """Each route's handler as `wrap` makes it; another method on a control path is
+    answered 405 (in the envelope, as every refusal is)."""
+    allowed: dict[str, set[str]] = {}
     for route in CONTROL_ROUTES:
-        app.router.add_route(route.method, route.path, route.handler)
+        app.router.add_route(route.method, route.path, wrap(route.handler))
+        allowed.setdefault(route.path, set()).add(route.method)
+    for path, methods in allowed.items():
+        app.router.add_route("*", path, wrap(partial(_not_allowed, frozenset(methods))))
+
+
+async def _not_allowed(methods: frozenset[str], request: web.Request) -> web.StreamResponse:
+    raise web.HTTPMethodNotAllowed(request.method, methods)

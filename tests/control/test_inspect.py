@@ -502,3 +502,17 @@ async def test_control_answers_are_json_with_real_statuses(api):
         "engagements": [],
         "total": 0,
     }
+
+
+@pytest.mark.parametrize(
+    ("http_method", "path"),
+    [("POST", "/_mock/health"), ("DELETE", "/_mock/profiles"), ("PUT", "/_mock/reset")],
+)
+async def test_another_method_on_a_control_path_is_a_405_envelope(api, http_method, path):
+    answer = await api.control(http_method, path, json={})
+    assert answer.status == 405
+    assert answer.body == {
+        "error": 405,
+        "error_text": "Method not allowed",
+        "error_debug": "method: Method Not Allowed",
+    }
