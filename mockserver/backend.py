@@ -22,6 +22,7 @@ from mockserver.clock import Clock, SystemClock
 from mockserver.config import Settings
 from mockserver.control.faults.rules import FaultBook
 from mockserver.control.journal.model import Journal
+from mockserver.control.metrics.counters import RequestCounters
 from mockserver.control.reset import RESET_SCOPES
 from mockserver.ids import IdGenerator
 from mockserver.importer.turns import SliceTurns
@@ -74,6 +75,8 @@ class Backend:
             settings.journal_size, settings.journal_body_limit, settings.journal_max_bytes
         )
         self.faults = FaultBook(self.ids.rng)
+        #: Vendor requests by method and code, with latencies (not reset: /_mock/metrics).
+        self.request_counters = RequestCounters()
         self.started = self.clock.monotonic()
         try:
             self._open()

@@ -47,6 +47,9 @@ class RequestNotes:
     #: The answer the handler returned, before it was written as JSON: the journal
     #: summarises a big answer from it instead of parsing the bytes again.
     answer: Any = None
+    #: The Altcraft `error` code answered (0 on success); None for an answer
+    #: with no envelope (a dropped connection, a malformed or cut answer).
+    error_code: int | None = None
 
 
 NOTES: web.RequestKey[RequestNotes] = web.RequestKey("notes")

@@ -160,21 +160,25 @@ class ApiRouter:
                 services.schemas[method.request_schema].check(body)
             call = ApiCall(services, account, body, request, faults.plans())
             answer = await method.handler(call)
-            if type(answer) is bytes:  # an answer written once and kept (a finished task's)
+            if isinstance(answer, bytes):  # written once and kept (a finished task's): a success
                 response = web.Response(body=answer, content_type=JSON_CONTENT_TYPE)
+                noted.error_code = 0
             else:
                 noted.answer = answer
+                noted.error_code = answer.get("error", 0)
                 response = json_response(answer)
         except AltcraftError as error:
             if not faults.rules:
                 raise
             # An error is a real answer too: `truncate` and `when: after` spoil it.
             response = error_response(error, settings.http_status, control=False)
+            noted.error_code = error.code
         if not faults.rules:
             return response
         spoiled = faults.answer_after(request, response)
         if spoiled is not response:
             noted.answer = None  # the answer sent is not the handler's
+            noted.error_code = None
         return spoiled
 
 

@@ -17,6 +17,7 @@ from mockserver.control import (
 )
 from mockserver.control.faults import endpoints as faults
 from mockserver.control.journal import endpoints as journal
+from mockserver.control.metrics import endpoints as metrics
 from mockserver.control.routes import ControlRoute
 
 CONTROL_ROUTES: tuple[ControlRoute, ...] = (
@@ -28,6 +29,7 @@ CONTROL_ROUTES: tuple[ControlRoute, ...] = (
     *tasks.ROUTES,
     *progression.ROUTES,
     *faults.ROUTES,
+    *metrics.ROUTES,
     *openapi.ROUTES,
     *ui.ROUTES,
 )

@@ -26,7 +26,7 @@ from mockserver.http.access import refusal
 from mockserver.http.answers import ConnectionDropped, error_response
 from mockserver.http.body import ClientDisconnected
 from mockserver.http.paths import is_control_path
-from mockserver.keys import SETTINGS
+from mockserver.keys import NOTES, SETTINGS
 
 log = logging.getLogger(__name__)
 
@@ -72,4 +72,7 @@ async def error_envelope(request: web.Request, handler: Handler) -> web.StreamRe
     # The traceback holds the frames, and they the request and its parsed body:
     # cut it, or an error answer keeps a 10 MB body alive until a full GC pass.
     error.__traceback__ = None
+    noted = request.get(NOTES)
+    if noted is not None:
+        noted.error_code = error.code
     return error_response(error, request.app[SETTINGS].http_status, is_control_path(request.path))

@@ -20,6 +20,7 @@ from mockserver.accounts import Accounts
 from mockserver.clock import iso
 from mockserver.domain.catalog import Account, Database
 from mockserver.domain.importing import (
+    Imported,
     ImportJob,
     ItemOutcome,
     ItemVeto,
@@ -42,6 +43,9 @@ class Importer:
         self._accounts = accounts
         #: Every import's slices take turns, tasks' and synchronous ones.
         self.turns = turns
+        #: Items imported since start, and those of them that failed (any import).
+        self.items_processed = 0
+        self.items_failed = 0
 
     # -- what an import is -------------------------------------------------------------
     def job(
@@ -108,6 +112,8 @@ class Importer:
         session = store.session(job.account.name)
         outcome = run_slice(job, start, stop, session, veto)
         session.apply()
+        self.items_processed += stop - start
+        self.items_failed += sum(1 for done in outcome.outcomes if type(done) is not Imported)
         if engagement is not None and outcome.engaged:
             at = iso(store.clock.now())
             store.add_engagements([engagement.of_imports(outcome.engaged, job.options, at)])

@@ -372,6 +372,12 @@ class Store:
         self._rebuild_maps()
         self.on_cleared(dropped)
 
+    def disk_bytes(self) -> int:
+        """The store's files as last written (snapshot and change log); 0 in memory."""
+        if self._snapshot is None or self._log is None:
+            return 0
+        return self._snapshot_bytes + self._log.size
+
     @property
     def persistent(self) -> bool:
         return self._snapshot is not None

@@ -11,6 +11,7 @@ the import path never see a rule.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -170,6 +171,8 @@ class FaultBook:
         self._rng = rng
         self._rules: list[FaultRule] = []
         self._next_id = 1
+        #: Rules fired since start, by action (removed rules' too).
+        self.fired_by_action: Counter[FaultAction] = Counter()
 
     def add(self, spec: Mapping[str, Any]) -> FaultRule:
         """A rule from its (schema-checked) control-API description."""
@@ -226,6 +229,7 @@ class FaultBook:
             if rule.probability is not None and self._rng.random() >= rule.probability:
                 continue
             rule.fired += 1
+            self.fired_by_action[rule.action] += 1
             fired.append(rule)
         return fired
 

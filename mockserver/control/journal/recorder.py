@@ -1,5 +1,7 @@
-"""The journal's recorder: the outermost middleware, so it sees every answer
-(faults and errors included) and the requests whose connection was dropped."""
+"""The journal's recorder: the outermost layer around every handler (app.py's
+`guarded`), so it sees every answer (faults and errors included) and the
+requests whose connection was dropped. Vendor requests are also counted for
+the metrics (`control/metrics`) here, from the same observation."""
 
 from __future__ import annotations
 
@@ -53,6 +55,9 @@ async def journal(request: web.Request, handler: Handler) -> web.StreamResponse:
         # Recorded even when the connection was dropped (response is None).
         elapsed = time.perf_counter() - started
         backend.journal.record(_entry(backend, request, noted, response, elapsed, control))
+        if not control:  # the same observation, counted for /_mock/metrics
+            status = 499 if response is None else response.status
+            backend.request_counters.observe(noted.api_method, noted.error_code, status, elapsed)
 
 
 def _entry(
