@@ -15,7 +15,7 @@ from aiohttp import web
 from aiohttp.web_urldispatcher import _default_expect_handler
 
 from mockserver.api import API_METHODS
-from mockserver.api.router import API_PREFIX, ApiRouter
+from mockserver.api.router import API_PREFIX, ApiMethod, ApiRouter
 from mockserver.backend import Backend
 from mockserver.config import Settings
 from mockserver.control.journal.recorder import journal
@@ -48,26 +48,34 @@ def create_app(settings: Settings, backend: Backend | None = None) -> web.Applic
     async def answer_vendor_call(request: web.Request) -> web.StreamResponse:
         return await router.answer(services, request)
 
-    vendor_api = guarded(answer_vendor_call)
+    def vendor_method(method: ApiMethod) -> Handler:
+        async def answer_method(request: web.Request) -> web.StreamResponse:
+            return await router.answer(services, request, method)
+
+        return guarded(answer_method, control=False)
 
     # Each vendor method's own path first: aiohttp finds it at once, where the
     # catch-all is reached only after walking every shorter prefix of the path.
     for method in API_METHODS:
         app.router.add_route(
-            "*", API_PREFIX + method.name, vendor_api, expect_handler=_expect_continue
+            "*", API_PREFIX + method.name, vendor_method(method), expect_handler=_expect_continue
         )
-    add_control_routes(app, guarded)
+    add_control_routes(app, functools.partial(guarded, control=True))
     # Last: everything else, so unknown paths get the envelope, never a redirect.
-    app.router.add_route("*", "/{tail:.*}", vendor_api, expect_handler=_expect_continue)
+    app.router.add_route(
+        "*", "/{tail:.*}", guarded(answer_vendor_call), expect_handler=_expect_continue
+    )
     app.cleanup_ctx.append(_background_work)
     return app
 
 
-def guarded(handler: Handler) -> Handler:
+def guarded(handler: Handler, control: bool | None = None) -> Handler:
     """`handler` inside the journal's recorder and the error envelope (which asks
-    `access.refusal` first): what every request goes through, in that order."""
-    enveloped = functools.partial(error_envelope, handler=handler)
-    return functools.partial(journal, handler=enveloped)
+    `access.refusal` first): what every request goes through, in that order.
+    `control`: the route serves only the mock's own API (True) or only the
+    vendor's (False); None: the path decides (the catch-all)."""
+    enveloped = functools.partial(error_envelope, handler=handler, control=control)
+    return functools.partial(journal, handler=enveloped, control=control)
 
 
 def openapi_document(backend: Backend) -> dict[str, Any]:

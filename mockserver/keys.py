@@ -47,6 +47,8 @@ class RequestNotes:
     #: The answer the handler returned, before it was written as JSON: the journal
     #: summarises a big answer from it instead of parsing the bytes again.
     answer: Any = None
+    #: The handler answered bytes it keeps (a finished task's status), compact already.
+    answer_is_kept: bool = False
     #: The Altcraft `error` code answered (0 on success); None for an answer
     #: with no envelope (a dropped connection, a malformed or cut answer).
     error_code: int | None = None

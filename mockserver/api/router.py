@@ -94,6 +94,11 @@ def method_name(path: str) -> str | None:
     return normalized[len(API_PREFIX) :].strip("/") or None
 
 
+def _require_post(request: web.Request) -> None:
+    if request.method != "POST":
+        raise MethodNotAllowed(f"method: {request.method} is not allowed, use POST")
+
+
 class ApiRouter:
     def __init__(self, methods: list[ApiMethod]) -> None:
         self.methods = {method.name: method for method in methods}
@@ -103,13 +108,18 @@ class ApiRouter:
         method = self.methods.get(name or "")
         if method is None:
             raise MethodNotFound(f"path: no API method at {normal_path(request.path)}")
-        if request.method != "POST":
-            raise MethodNotAllowed(f"method: {request.method} is not allowed, use POST")
+        _require_post(request)
         return method
 
-    async def answer(self, services: ApiServices, request: web.Request) -> web.Response:
-        """Resolve, read and check the request, apply faults, run its handler."""
-        method = self.resolve(request)
+    async def answer(
+        self, services: ApiServices, request: web.Request, method: ApiMethod | None = None
+    ) -> web.Response:
+        """Resolve, read and check the request, apply faults, run its handler.
+        `method`: the vendor method, when the route is that method's own path."""
+        if method is None:
+            method = self.resolve(request)
+        else:
+            _require_post(request)
         noted = notes(request)
         noted.api_method = method.name
         settings = services.settings
@@ -162,7 +172,7 @@ class ApiRouter:
             answer = await method.handler(call)
             if isinstance(answer, bytes):  # written once and kept (a finished task's): a success
                 response = web.Response(body=answer, content_type=JSON_CONTENT_TYPE)
-                noted.error_code = 0
+                noted.error_code, noted.answer_is_kept = 0, True
             else:
                 noted.answer = answer
                 noted.error_code = answer.get("error", 0)

@@ -24,7 +24,9 @@ async def status(call: ApiCall) -> dict[str, Any] | bytes:
         }
     )
     if task.finished:
-        task.finished_answer = orjson.dumps(answer)
+        # In a block of its own size (orjson's output keeps the buffer it was
+        # written in): the journal keeps these very bytes for every poll.
+        task.finished_answer = memoryview(orjson.dumps(answer)).tobytes()
         return task.finished_answer
     return answer
 

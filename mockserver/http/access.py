@@ -46,7 +46,7 @@ class NotAProxy(MethodNotAllowed):
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def refusal(request: web.Request) -> web.Response | None:
+def refusal(request: web.Request, control: bool | None = None) -> web.Response | None:
     """Who may ask what, before anything is read (the error envelope asks first):
 
     - `CONNECT` is refused, 405, and the connection closed: this is no proxy.
@@ -56,6 +56,8 @@ def refusal(request: web.Request) -> web.Response | None:
       and the dashboard's files: they hold no data) presents it as Bearer.
     - A control call that changes state sends JSON (or no body at all) and, from a
       browser, comes from this server's own origin (`same_site_control`).
+
+    `control`: whether the path is the mock's own API, when the route knows.
     """
     settings = request.app[SETTINGS]
     if request.method == hdrs.METH_CONNECT:
@@ -67,8 +69,10 @@ def refusal(request: web.Request) -> web.Response | None:
         refused.force_close()  # whatever follows on this connection is not a tunnel's
         return refused  # answered, not raised: the connection must close
     check_host(request)
+    if control is False:
+        return None
     path = normal_path(request.path)
-    if is_control_path(path):
+    if control or is_control_path(path):
         expected = settings.admin_token
         if expected and path not in OPEN_CONTROL_PATHS:
             given = bearer_credential(request.headers.get(hdrs.AUTHORIZATION, ""))

@@ -47,12 +47,14 @@ def _as_altcraft_error(exc: web.HTTPException) -> AltcraftError:
 
 
 @web.middleware
-async def error_envelope(request: web.Request, handler: Handler) -> web.StreamResponse:
+async def error_envelope(
+    request: web.Request, handler: Handler, control: bool | None = None
+) -> web.StreamResponse:
     """Every failure becomes the vendor envelope; nothing escapes as HTML or a traceback.
     Access is decided first (`access.refusal`), inside the envelope: one middleware
     fewer on every request."""
     try:
-        refused = refusal(request)
+        refused = refusal(request, control)
         if refused is not None:
             return refused
         return await handler(request)
@@ -75,4 +77,6 @@ async def error_envelope(request: web.Request, handler: Handler) -> web.StreamRe
     noted = request.get(NOTES)
     if noted is not None:
         noted.error_code = error.code
-    return error_response(error, request.app[SETTINGS].http_status, is_control_path(request.path))
+    if control is None:
+        control = is_control_path(request.path)
+    return error_response(error, request.app[SETTINGS].http_status, control)

@@ -32,13 +32,17 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 @web.middleware
-async def journal(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Record the request and its answer (vendor calls; control calls on request)."""
+async def journal(
+    request: web.Request, handler: Handler, control: bool | None = None
+) -> web.StreamResponse:
+    """Record the request and its answer (vendor calls; control calls on request).
+    `control`: whether the path is the mock's own API, when the route knows."""
     backend = request.app[BACKEND]
     # For `serve`'s log filter: a query value that is a known token is masked in the
     # lines this request logs (its access line, a traceback), whatever its name.
     KNOWN_TOKEN.set(backend.is_known_token)
-    control = is_control_path(request.path)
+    if control is None:
+        control = is_control_path(request.path)
     if control and not request.app[SETTINGS].journal_control:
         return await handler(request)
     noted = request[NOTES] = RequestNotes(journal_id=backend.journal.new_id())
@@ -100,7 +104,8 @@ def _entry(
     entry.status = response.status
     payload = getattr(response, "body", None)
     if type(payload) is bytes and len(payload) <= limit:
-        deferred.response = compact(payload)
+        # An answer kept by its handler (a finished task's) is compact already.
+        deferred.response = payload if noted.answer_is_kept else compact(payload)
         entry.size += len(payload)
     elif isinstance(payload, bytes | bytearray):
         # Summarised now (big bytes are not kept), from the answer as the handler
