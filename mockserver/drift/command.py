@@ -193,47 +193,57 @@ def mock_settings(mock_args: Sequence[str]) -> Settings:
 
 
 async def _check(args: argparse.Namespace, real_url: str, settings: Settings) -> Report:
+    """The lists first (read-only, they tell the ids), then the mock is started with
+    those ids (so a mock that cannot start stops the check before anything else is
+    sent), then the rest of the probes to the real service, then all to the mock."""
     ended = ENDED_WORDS | {settings.status_name("completed"), settings.status_name("failed")}
     bounds = PollBounds(timeout=args.task_timeout)
     marker = secrets.token_hex(6)
     over_limit = max(settings.max_body_bytes, DEFAULT_MAX_BODY_BYTES) + OVER_LIMIT_MARGIN
     listing, rest = PROBES[:2], PROBES[2:]
-    async with client_session() as session:
-        real = Sender(Target("real", real_url), session, args.timeout)
-        blank = ProbeContext(args.token, marker, None, None, None, over_limit)
-        real_lists = await run_probes(
-            real, listing, blank, allow_writes=args.allow_writes, bounds=bounds, ended_names=ended
-        )
-        ids = resolve_ids(args.db_id, args.workflow_id, _only(real_lists[0]), _only(real_lists[1]))
-        context = ProbeContext(
-            args.token,
-            marker,
-            ids.db_id,
-            ids.workflow.id if ids.workflow else None,
-            ids.workflow_db_id,
-            over_limit,
-        )
-        real_runs = real_lists + await run_probes(
-            real, rest, context, allow_writes=args.allow_writes, bounds=bounds, ended_names=ended
-        )
     with tempfile.TemporaryDirectory(prefix="altcraft-mock-drift-") as folder:
-        fixtures = Path(folder) / "fixtures.json"
-        fixtures.write_text(json.dumps(fixture_document(args.token, ids)), encoding="utf-8")
-        server = _start_mock(fixtures, args.mock_arg)
-        try:
-            async with client_session() as session:
-                mock = Sender(Target("mock", server.url), session, args.timeout)
-                mock_runs = await run_probes(
-                    mock,
-                    PROBES,
+        async with client_session(through_proxy=True) as session:
+            real = Sender(Target("real", real_url), session, args.timeout)
+            blank = ProbeContext(args.token, marker, None, None, None, over_limit)
+            real_lists = await run_probes(
+                real, listing, blank, allow_writes=False, bounds=bounds, ended_names=ended
+            )
+            ids = resolve_ids(
+                args.db_id, args.workflow_id, _only(real_lists[0]), _only(real_lists[1])
+            )
+            fixtures = Path(folder) / "fixtures.json"
+            fixtures.write_text(json.dumps(fixture_document(args.token, ids)), encoding="utf-8")
+            server = _start_mock(fixtures, args.mock_arg)
+            try:
+                context = ProbeContext(
+                    args.token,
+                    marker,
+                    ids.db_id,
+                    ids.workflow.id if ids.workflow else None,
+                    ids.workflow_db_id,
+                    over_limit,
+                )
+                real_runs = real_lists + await run_probes(
+                    real,
+                    rest,
                     context,
                     allow_writes=args.allow_writes,
                     bounds=bounds,
                     ended_names=ended,
                 )
-        finally:
-            server.stop()
-            server.close()
+                async with client_session(through_proxy=False) as mock_session:
+                    mock = Sender(Target("mock", server.url), mock_session, args.timeout)
+                    mock_runs = await run_probes(
+                        mock,
+                        PROBES,
+                        context,
+                        allow_writes=args.allow_writes,
+                        bounds=bounds,
+                        ended_names=ended,
+                    )
+            finally:
+                server.stop()
+                server.close()
     return _report(real_url, ids, args.allow_writes, real_runs, mock_runs, settings)
 
 

@@ -124,7 +124,7 @@ class Sender:
             ) as response:
                 raw = await response.read()
                 return _answer(response.status, raw, response.headers.get("Location"))
-        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
+        except aiohttp.ClientConnectorError as exc:  # refused, no such name, TLS refused
             raise Unreachable(f"cannot connect to {self.target.base_url}: {_reason(exc)}") from None
         except (TimeoutError, aiohttp.ClientError) as exc:
             if first:  # the very first request: nothing answers there
@@ -206,9 +206,13 @@ async def _poll(
         delay = min(delay * 2, bounds.max_delay)
 
 
-def client_session() -> aiohttp.ClientSession:
+def client_session(*, through_proxy: bool) -> aiohttp.ClientSession:
+    """`through_proxy`: HTTPS_PROXY / HTTP_PROXY / NO_PROXY are honoured (for the
+    real service, often reached through a company proxy; never for the local mock)."""
     return aiohttp.ClientSession(
         headers={"User-Agent": f"altcraft-mock-drift/{__version__}"},
-        # One connection at a time, as the probes go one after another.
-        connector=aiohttp.TCPConnector(limit=1),
+        # A connection per probe: none is reused after an answer that cut a body short
+        # (the one over the limit), nor raced by a server closing an idle keep-alive.
+        connector=aiohttp.TCPConnector(limit=1, force_close=True),
+        trust_env=through_proxy,
     )

@@ -320,6 +320,19 @@ def test_bad_values_are_refused_before_anything_is_sent(args, message):
     assert message in finished.stderr
 
 
+def test_a_mock_that_cannot_start_stops_the_check_after_the_lists(alike, tmp_path):
+    """Only the two read-only lists (they tell the ids the mock needs) reach the
+    real service before the mock is started; a mock that cannot start is exit 2."""
+    alike.client().clear_requests()
+    missing = tmp_path / "no-such-fixture.json"
+    finished = drift("--real", alike.url, "--allow-writes", f"--mock-arg=--fixtures={missing}")
+    assert finished.returncode == 2
+    assert "altcraft-mock drift: the mock did not start" in finished.stderr
+    assert "no-such-fixture.json" in finished.stderr
+    sent = [entry["api_method"] for entry in alike.client().requests()]
+    assert sent == ["databases/list", "workflows/list"]
+
+
 def test_the_mock_can_be_started_as_your_tests_run_it(different):
     """--mock-arg passes serve flags to the mock: with the same picks as the
     stand-in (no faults), nothing differs."""

@@ -6,6 +6,8 @@ tests/e2e/test_drift.py."""
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import pytest
 
@@ -440,3 +442,13 @@ def test_the_help_lists_every_probe_and_the_exit_statuses(capsys):
     for probe in PROBES:
         assert f"  {probe.name} " in text and probe.method in text
     assert "exit status: 0 no differences, 1 differences, 2 usage error" in text
+
+
+def test_the_readme_documents_every_probe_and_every_difference_kind():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Check the mock against your real account", 1)[1].split("\n## ", 1)[0]
+    probes = re.findall(r"^\| `([a-z-]+)` \| `", section, re.M)
+    assert probes == [probe.name for probe in PROBES]
+    documented = set(re.findall(r"^\| `([a-z_]+)`(?:, `([a-z_]+)`)? \| ", section, re.M))
+    kinds = {name for pair in documented for name in pair if name} - set(probes)
+    assert kinds == {kind.value for kind in DifferenceKind}
