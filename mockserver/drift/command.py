@@ -152,6 +152,9 @@ def run(args: argparse.Namespace) -> int:
         real_url = base_url(args.real)
         settings = mock_settings(args.mock_arg)
         report = asyncio.run(_check(args, real_url, settings))
+    except KeyboardInterrupt:
+        print("altcraft-mock drift: interrupted", file=sys.stderr)
+        return 130
     except (UsageError, Unreachable, MockDidNotStart) as exc:
         message = f"altcraft-mock drift: {exc}"
         print(redact(message), file=sys.stderr)
@@ -170,8 +173,10 @@ def base_url(text: str) -> str:
     parts = urllib.parse.urlsplit(text.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UsageError(f"--real: expected an http:// or https:// URL, got {text!r}")
-    if parts.query or parts.fragment:
-        raise UsageError("--real: the URL must not carry a query or a fragment")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise UsageError(
+            "--real: the URL must not carry a query, a fragment or credentials (--token is sent)"
+        )
     path = parts.path.rstrip("/")
     if path.endswith(API_PREFIX):
         path = path[: -len(API_PREFIX)]

@@ -154,7 +154,7 @@ def text_report(report: Report) -> str:
     name_width = max(len(c.real.probe.name) for c in report.comparisons)
     rows = [(c, _verdict(c), _side(c.real), _side(c.mock)) for c in report.comparisons]
     verdict_width = max(len(verdict) for _, verdict, _, _ in rows)
-    real_width = max(len(real) for _, _, real, _ in rows)
+    real_width = max((len(real) for c, _, real, _ in rows if not c.skipped), default=4)
     lines.append(f"{'probe':<{name_width}}  {'':<{verdict_width}}  {'real':<{real_width}}  mock")
     for comparison, verdict, real, mock in rows:
         name = comparison.real.probe.name

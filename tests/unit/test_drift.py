@@ -343,7 +343,10 @@ def test_the_real_url_is_taken_with_or_without_the_api_prefix(given, root):
     assert base_url(given) == root
 
 
-@pytest.mark.parametrize("given", ["ftp://x.test", "api.example.test", "https://x.test/?token=1"])
+@pytest.mark.parametrize(
+    "given",
+    ["ftp://x.test", "api.example.test", "https://x.test/?token=1", "https://u:p@x.test"],
+)
 def test_a_real_url_that_cannot_work_is_refused(given):
     with pytest.raises(UsageError, match="--real"):
         base_url(given)
