@@ -9,6 +9,7 @@ import json
 import secrets
 import sys
 import tempfile
+import traceback
 import urllib.parse
 from collections.abc import Sequence
 from pathlib import Path
@@ -65,9 +66,10 @@ EPILOG = f"""\
 probes, in order (read-only unless marked):
 {probe_table()}
 
-exit status: 0 no differences, 1 differences, 2 usage error, the real service or
-the mock could not be reached (a connection refused, a name that does not resolve,
-a first request with no answer), or the mock did not start.
+exit status: 0 no differences, 1 differences, 2 the check could not run: a usage
+error, the real service or the mock could not be reached (a connection refused, a
+name that does not resolve, a first request with no answer), the mock did not
+start, or an unexpected failure (its traceback, the token masked).
 
 example:
   altcraft-mock drift --real https://api.altcraft.com --token "$ALTCRAFT_TOKEN" \\
@@ -149,6 +151,8 @@ def run(args: argparse.Namespace) -> int:
     redact = Redactor([args.token])
     real_url: str | None = None
     try:
+        if not args.token.strip():
+            raise UsageError("--token: empty")
         real_url = base_url(args.real)
         settings = mock_settings(args.mock_arg)
         report = asyncio.run(_check(args, real_url, settings))
@@ -160,6 +164,12 @@ def run(args: argparse.Namespace) -> int:
         print(redact(message), file=sys.stderr)
         if args.json:
             print(redact(json.dumps(json_failure(str(exc), real_url), ensure_ascii=False)))
+        return 2
+    except Exception as exc:  # a bug: its traceback, with the token masked like the rest
+        print(redact(traceback.format_exc()), file=sys.stderr, end="")
+        if args.json:
+            failure = json_failure(f"unexpected failure: {exc!r}", real_url)
+            print(redact(json.dumps(failure, ensure_ascii=False)))
         return 2
     if args.json:
         print(redact(json.dumps(json_report(report), indent=2, ensure_ascii=False)))

@@ -21,13 +21,14 @@ from mockserver.drift.compare import Difference, DifferenceKind
 from mockserver.drift.exchange import Answer, ProbeRun
 
 REPORT_FORMAT = "altcraft-mock-drift/1"
+SIDE_CHARS = 48  # a side's summary in the table, at most
 
 
 class Redactor:
     """Replaces every secret, wherever it appears in a text, by its masked form."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
-        found = {secret for secret in secrets if secret}
+        found = {secret for secret in secrets if secret.strip()}
         # The JSON-escaped form too (a token with a quote or a backslash in it).
         escaped = {json.dumps(secret)[1:-1] for secret in found}
         self._secrets = sorted(found | escaped, key=len, reverse=True)
@@ -205,8 +206,8 @@ def _side(run: ProbeRun) -> str:
 
 
 def _answer_text(answer: Answer) -> str:
-    if answer.problem:
-        return answer.problem
+    if answer.problem:  # in full on the difference's line
+        return answer.problem if len(answer.problem) <= SIDE_CHARS else "no answer"
     if not answer.is_json_object:
         return f"HTTP {answer.http_status} not JSON"
     return f"HTTP {answer.http_status}, error {answer.error} {answer.error_text}"

@@ -312,6 +312,7 @@ def test_a_url_where_nothing_listens_is_exit_2_with_a_clear_message():
             "--mock-arg: --rate: invalid value 'nan'",
         ),
         (["--real", "http://127.0.0.1:1", "--db-id", "0"], "--db-id: must be at least 1"),
+        (["--real", "http://127.0.0.1:1", "--token", " "], "--token: empty"),
     ],
 )
 def test_bad_values_are_refused_before_anything_is_sent(args, message):

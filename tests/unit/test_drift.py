@@ -444,7 +444,7 @@ def test_the_help_lists_every_probe_and_the_exit_statuses(capsys):
     text = capsys.readouterr().out
     for probe in PROBES:
         assert f"  {probe.name} " in text and probe.method in text
-    assert "exit status: 0 no differences, 1 differences, 2 usage error" in text
+    assert "exit status: 0 no differences, 1 differences, 2 the check could not run" in text
 
 
 def test_the_readme_documents_every_probe_and_every_difference_kind():
@@ -455,3 +455,24 @@ def test_the_readme_documents_every_probe_and_every_difference_kind():
     documented = set(re.findall(r"^\| `([a-z_]+)`(?:, `([a-z_]+)`)? \| ", section, re.M))
     kinds = {name for pair in documented for name in pair if name} - set(probes)
     assert kinds == {kind.value for kind in DifferenceKind}
+
+
+def test_an_unexpected_failure_shows_its_traceback_with_the_token_masked(monkeypatch, capsys):
+    from mockserver.cli import _parser
+    from mockserver.drift import command
+
+    async def broken(args, real_url, settings):
+        raise ValueError(f"something went wrong near {args.token}")
+
+    monkeypatch.setattr(command, "_check", broken)
+    args = _parser().parse_args(
+        ["drift", "--real", "http://127.0.0.1:1", "--token", "s3cret-token-value", "--json"]
+    )
+    assert command.run(args) == 2
+    out, err = capsys.readouterr()
+    assert "s3cret-token-value" not in out + err
+    assert "Traceback" in err and "ValueError: something went wrong near s3cr…" in err
+    assert (
+        json.loads(out)["failure"]
+        == "unexpected failure: ValueError('something went wrong near s3cr…')"
+    )
