@@ -1,4 +1,4 @@
-"""Command line: `serve`, `healthcheck`, `check-fixtures`.
+"""Command line: `serve`, `healthcheck`, `check-fixtures`, `drift` (mockserver/drift).
 
 `serve` prints exactly one `listening on http://HOST:PORT` line on stdout once
 it accepts connections (logs go to stderr), and on SIGTERM/SIGINT stops
@@ -25,6 +25,7 @@ from mockserver import gc_tuning, package_version
 from mockserver.app import create_app
 from mockserver.backend import Backend
 from mockserver.config import ConfigError, EventLoop, Settings, add_arguments, load_settings
+from mockserver.drift import command as drift
 from mockserver.http.protocol import EnvelopeAppRunner
 from mockserver.keys import UPLOADS
 from mockserver.logs import ACCESS_LOG_FORMAT, configure_logging
@@ -70,6 +71,9 @@ def _parser() -> argparse.ArgumentParser:
         help="rebuild a store the server refused to load (keeps a copy of its files first)",
     )
     fixer.add_argument("--db", required=True, help="the store file (as given to serve --db)")
+    drift.add_arguments_to(
+        commands.add_parser("drift", help="compare the mock with the real service, side by side")
+    )
     return parser
 
 
@@ -83,6 +87,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _print_openapi()
     if args.command == "repair":
         return _repair(Path(args.db))
+    if args.command == "drift":
+        return drift.run(args)
     return _check_fixtures(args.paths)
 
 
