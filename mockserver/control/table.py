@@ -3,6 +3,7 @@
 from aiohttp import web
 
 from mockserver.control import (
+    clock,
     fixtures,
     health,
     inspect,
@@ -24,6 +25,7 @@ CONTROL_ROUTES: tuple[ControlRoute, ...] = (
     *inspect.ROUTES,
     *tasks.ROUTES,
     *progression.ROUTES,
+    *clock.ROUTES,
     *faults.ROUTES,
     *openapi.ROUTES,
     *ui.ROUTES,
