@@ -18,7 +18,7 @@ from pathlib import Path
 
 from mockserver.accounts import Accounts
 from mockserver.api.router import ApiServices
-from mockserver.clock import Clock, SystemClock
+from mockserver.clock import Clock, SystemClock, VirtualClock, make_clock
 from mockserver.config import Settings
 from mockserver.control.faults.rules import FaultBook
 from mockserver.control.journal.model import Journal
@@ -48,7 +48,8 @@ class Backend:
         schemas: SchemaSet | None = None,
     ) -> None:
         self.settings = settings
-        self.clock = clock or SystemClock()
+        #: The server's one clock: every timestamp it writes and the `rate` pace.
+        self.clock = clock or make_clock(settings.clock, settings.clock_start)
         self.ids = IdGenerator(settings.seed)
         self.schemas = schemas or shipped_schemas()
         fixtures = load_fixtures(settings.fixtures, self.schemas)
@@ -77,7 +78,9 @@ class Backend:
         self.faults = FaultBook(self.ids.rng)
         #: Vendor requests by method and code, with latencies (not reset: /_mock/metrics).
         self.request_counters = RequestCounters()
-        self.started = self.clock.monotonic()
+        # Uptime is the process's, on the real clock whatever `--clock` says.
+        self._process_clock = SystemClock()
+        self.started = self._process_clock.monotonic()
         try:
             self._open()
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -122,9 +125,14 @@ class Backend:
 
     def reset(self, scopes: Iterable[str] = RESET_SCOPES, account: str | None = None) -> None:
         """Back to the fixtures. Scopes: `data` (profiles, tasks, engagements,
-        accounts), `journal`, `faults`, `progression`; `account` limits the reset to
-        one account (progression overrides are the server's, not an account's)."""
+        accounts), `journal`, `faults`, `progression`, `clock` (a virtual clock back to
+        its start); `account` limits the reset to one account (progression overrides
+        and the clock are the server's, not an account's)."""
         scopes = set(scopes)
+        if "clock" in scopes and account is None and isinstance(self.clock, VirtualClock):
+            # Each test of a session starts at the same instant, whatever ran before.
+            self.clock.rewind()
+            self.engine.restart_rate_clocks()
         if "journal" in scopes:
             self.journal.clear(None if account is None else [account])
         if "faults" in scopes:
@@ -162,4 +170,4 @@ class Backend:
         return self.accounts.is_known_token(value)
 
     def uptime(self) -> float:
-        return self.clock.monotonic() - self.started
+        return self._process_clock.monotonic() - self.started

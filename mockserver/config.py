@@ -13,12 +13,14 @@ import os
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 # Each option's type lives with the code it configures; the settings gather them.
 from mockserver.accounts import AccountMode
+from mockserver.clock import ClockMode, parse_instant
 from mockserver.http.answers import HttpStatusPolicy
 from mockserver.ids import TaskIdFormat
 from mockserver.tasks.progression import ProgressionMode
@@ -73,6 +75,8 @@ class Settings:
     access_log: bool = False
     event_loop: EventLoop = EventLoop.AUTO
     allowed_hosts: tuple[str, ...] = ()  # Host names served besides loopback (`*`: any)
+    clock: ClockMode = ClockMode.REAL
+    clock_start: datetime | None = None  # a virtual clock's start (None: clock.VIRTUAL_START)
 
     @property
     def in_memory(self) -> bool:
@@ -248,6 +252,17 @@ OPTIONS: tuple[Option, ...] = (
         "Host names served besides loopback and the bound address, comma-separated; `*` any"
         " (default: none, or any when bound to 0.0.0.0 / ::)",
     ),
+    Option(
+        "clock",
+        _choice(ClockMode),
+        "real, or virtual: time stands still until POST /_mock/clock moves it (default real)",
+        [mode.value for mode in ClockMode],
+    ),
+    Option(
+        "clock_start",
+        parse_instant,
+        "where a virtual clock starts, an ISO time (default 2026-01-01T00:00:00Z)",
+    ),
 )
 
 _OPTIONS_BY_NAME = {option.name: option for option in OPTIONS}
@@ -312,7 +327,13 @@ def load_settings(
         if flags.get(option.name) is not None:
             values[option.name] = _parse(option, flags[option.name], option.flag)
 
-    return replace(Settings(), **values)
+    settings = replace(Settings(), **values)
+    if settings.clock_start is not None and settings.clock is not ClockMode.VIRTUAL:
+        raise ConfigError(
+            f"{_OPTIONS_BY_NAME['clock_start'].flag}: only with --clock virtual"
+            " (the real clock cannot start elsewhere)"
+        )
+    return settings
 
 
 def settings_for_tests(**overrides: Any) -> Settings:

@@ -20,6 +20,8 @@ METHOD_NOT_ALLOWED_TEXT = "Method not allowed"
 TOO_MANY_REQUESTS_TEXT = "Too many requests"
 INTERNAL_ERROR_TEXT = "Internal server error"
 SERVICE_UNAVAILABLE_TEXT = "Service unavailable"
+#: The control API's own (the vendor API never answers it).
+CONFLICT_TEXT = "Conflict"
 
 #: The reference page's example answer for an over-limit body, verbatim.
 BODY_TOO_LARGE_DEBUG = "http: request body too large"
@@ -123,6 +125,15 @@ class InterruptedByReset(AltcraftError):
 
     code = 503
     text = SERVICE_UNAVAILABLE_TEXT
+
+
+class Conflict(AltcraftError):
+    """A control call the server's state refuses: moving the real clock, waiting for
+    a task status that can no longer come. Answered 409 (the control API's real
+    statuses); the vendor API never answers it."""
+
+    code = 409
+    text = CONFLICT_TEXT
 
 
 #: The vendor text for a code, for errors a test injects by code alone.

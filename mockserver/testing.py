@@ -28,11 +28,17 @@ import urllib.parse
 import urllib.request
 import weakref
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 DEFAULT_TOKEN = "abcdefghijklmnqrstuvwxyz"  # the shipped fixture's token
 FINISHED = ("completed", "failed")
+#: The longest one wait on the server lasts (`/_mock/tasks/{id}/wait`, `?wait=`); a
+#: longer wait of the client's is made of several.
+SERVER_WAIT_LIMIT = 300.0
+#: How much longer than a wait on the server the HTTP call may take to answer.
+WAIT_ANSWER_MARGIN = 10.0
 
 
 class ControlError(RuntimeError):
@@ -42,6 +48,22 @@ class ControlError(RuntimeError):
         super().__init__(f"HTTP {status}: {body}")
         self.status = status
         self.body = body
+
+
+class TaskWaitTimeout(TimeoutError):
+    """`wait_for_task` ran out of time; `task` is the task's control view then."""
+
+    def __init__(self, message: str, task: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.task = task
+
+
+class RequestsWaitTimeout(TimeoutError):
+    """`wait_for_requests` ran out of time; `requests` are the entries that matched."""
+
+    def __init__(self, message: str, requests: list[dict[str, Any]]) -> None:
+        super().__init__(message)
+        self.requests = requests
 
 
 class ControlClient:
@@ -76,6 +98,7 @@ class ControlClient:
         path: str,
         body: Mapping[str, Any] | None = None,
         query: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> Any:
         params = {k: v for k, v in (query or {}).items() if v is not None}
         url = self.url + path + ("?" + urllib.parse.urlencode(params) if params else "")
@@ -85,7 +108,7 @@ class ControlClient:
             headers["Authorization"] = f"Bearer {self.admin_token}"
         request = urllib.request.Request(url, data=data, method=method, headers=headers)
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as answer:
+            with urllib.request.urlopen(request, timeout=timeout or self.timeout) as answer:
                 return json.loads(answer.read() or b"null")
         except urllib.error.HTTPError as error:
             payload = error.read()
@@ -149,6 +172,50 @@ class ControlClient:
             "limit": limit,
         }
         return self._call("GET", "/_mock/requests", query=self._scope(query))["requests"]
+
+    def wait_for_requests(
+        self,
+        count: int = 1,
+        *,
+        timeout: float = 10.0,
+        path: str | None = None,
+        method: str | None = None,
+        account: str | None = None,
+        token: str | None = None,
+        error: int | None = None,
+        since: int | str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Wait on the server until the journal holds `count` requests matching the
+        filters (as `requests()` takes them) and return them; RequestsWaitTimeout
+        after `timeout` seconds. For code under test that sends in the background."""
+        query = {
+            "path": path,
+            "method": method,
+            "account": account,
+            "token": token,
+            "error": error,
+            "since": since,
+        }
+        query = self._scope(query)
+        deadline = time.monotonic() + timeout
+        while True:
+            left = max(0.0, deadline - time.monotonic())
+            wait = min(left, SERVER_WAIT_LIMIT)
+            answer = self._call(
+                "GET",
+                "/_mock/requests",
+                query={**query, "wait": count, "timeout": wait},
+                timeout=wait + WAIT_ANSWER_MARGIN,
+            )
+            if not answer["timed_out"]:
+                return answer["requests"]
+            if left <= SERVER_WAIT_LIMIT:
+                shown = {k: v for k, v in query.items() if v is not None}
+                raise RequestsWaitTimeout(
+                    f"the journal holds {answer['total']} request(s) matching {shown},"
+                    f" not {count}, after {timeout}s",
+                    answer["requests"],
+                )
 
     def clear_requests(self) -> None:
         self._call("DELETE", "/_mock/requests")
@@ -218,21 +285,55 @@ class ControlClient:
         return self._call("PUT", path, {"mode": mode, **params})
 
     def wait_for_task(
-        self, task_id: str, status: str | Sequence[str] = FINISHED, timeout: float = 10.0
+        self,
+        task_id: str,
+        status: str | Sequence[str] | None = FINISHED,
+        timeout: float = 10.0,
+        *,
+        progress: int | None = None,
     ) -> dict[str, Any]:
-        """Wait until the task has `status` (default: finished). Reads the control
-        view, so waiting never advances a `polls` task the way `tasks/status` does."""
-        wanted = (status,) if isinstance(status, str) else tuple(status)
+        """Wait on the server until the task has `status` (any of several; default:
+        finished) and, if given, `progress` percent or more; returns its control view.
+        Never advances a `polls` task the way `tasks/status` does. Raises
+        TaskWaitTimeout after `timeout` seconds, and ControlError (409) at once when
+        the task can never get there (it failed, waiting for `completed`)."""
+        body: dict[str, Any] = {}
+        if status is not None:
+            body["status"] = status if isinstance(status, str) else list(status)
+        if progress is not None:
+            body["progress"] = progress
+        path = f"/_mock/tasks/{urllib.parse.quote(task_id)}/wait"
         deadline = time.monotonic() + timeout
         while True:
-            task = self.task(task_id)
-            if task["status"] in wanted:
+            left = max(0.0, deadline - time.monotonic())
+            wait = min(left, SERVER_WAIT_LIMIT)
+            body["timeout"] = wait
+            task = self._call("POST", path, body, timeout=wait + WAIT_ANSWER_MARGIN)
+            if not task.pop("timed_out"):
                 return task
-            if time.monotonic() >= deadline:
-                raise TimeoutError(
-                    f"task {task_id} is {task['status']!r}, not {wanted} after {timeout}s"
+            if left <= SERVER_WAIT_LIMIT:
+                wanted = [f"status {body['status']!r}"] if "status" in body else []
+                wanted += [f"progress >= {progress}"] if progress is not None else []
+                raise TaskWaitTimeout(
+                    f"task {task_id} is {task['status']!r} at {task['progress']}%, not"
+                    f" {' and '.join(wanted)}, after {timeout}s",
+                    task,
                 )
-            time.sleep(0.02)
+
+    # -- the clock (--clock virtual) ----------------------------------------------------
+    def clock(self) -> dict[str, Any]:
+        """The server's time and clock mode: `{"mode", "now", "start"}`."""
+        return self._call("GET", "/_mock/clock")
+
+    def advance_clock(self, by: float | str) -> dict[str, Any]:
+        """Move a virtual clock forward by seconds or a duration (`"90s"`, `"1h30m"`);
+        the `rate` work that makes due is done when this returns."""
+        return self._call("POST", "/_mock/clock", {"advance": by})
+
+    def set_clock(self, to: str | datetime) -> dict[str, Any]:
+        """Move a virtual clock forward to a time (never backwards)."""
+        moment = to.isoformat() if isinstance(to, datetime) else to
+        return self._call("POST", "/_mock/clock", {"set": moment})
 
     # -- faults ------------------------------------------------------------------------
     def add_fault(self, action: str, *, match: Mapping[str, Any] | None = None, **rule: Any) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -15,6 +16,10 @@ from mockserver.keys import BACKEND, UPLOADS, notes
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 10_000
+#: A wait on the server (a task, the journal): this long unless told, at most the
+#: longest (the schemas say the same): a forgotten wait must not hold a connection for good.
+DEFAULT_WAIT_SECONDS = 10.0
+MAX_WAIT_SECONDS = 300.0
 
 
 async def read_control_json(request: web.Request, schema: str | None = None) -> dict[str, Any]:
@@ -79,3 +84,19 @@ def page(items: Iterable[Any], query: Mapping[str, str]) -> tuple[list[Any], int
     if limit > MAX_LIMIT:
         raise InvalidRequest(f"limit: at most {MAX_LIMIT}, got {limit}")
     return everything[offset : offset + limit], len(everything)
+
+
+def wait_seconds(query: Mapping[str, str], name: str = "timeout") -> float | None:
+    """A wait's `timeout` query parameter in seconds (absent: None); else a 400 naming it."""
+    raw = query.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not 0 <= value <= MAX_WAIT_SECONDS:  # NaN too
+        raise InvalidRequest(
+            f"{name}: expected seconds from 0 to {MAX_WAIT_SECONDS:g}, got {shown(raw)}"
+        )
+    return value

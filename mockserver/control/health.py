@@ -7,6 +7,7 @@ import os
 from aiohttp import web
 
 from mockserver import package_version
+from mockserver.control.clock import clock_view
 from mockserver.control.routes import ControlRoute
 from mockserver.http.answers import json_response
 from mockserver.keys import BACKEND
@@ -24,6 +25,7 @@ async def health(request: web.Request) -> web.Response:
             "store": {"writable": write_error is None, "error": write_error},
             "version": package_version(),
             "uptime_seconds": round(backend.uptime(), 3),
+            "clock": clock_view(backend.clock),
             "pid": os.getpid(),
             "counts": {
                 "accounts": len(backend.accounts.catalog.accounts),
@@ -42,6 +44,7 @@ async def health(request: web.Request) -> web.Response:
                 "store": "memory" if settings.in_memory else settings.db,
                 "max_body_bytes": settings.max_body_bytes,
                 "task_id_format": settings.task_id_format.value,
+                "clock": settings.clock.value,
             },
         }
     )

@@ -11,7 +11,7 @@ from mockserver.http.answers import json_response
 from mockserver.keys import BACKEND
 
 #: What a reset returns to the fixtures, when the request names no scopes.
-RESET_SCOPES = ("data", "journal", "faults", "progression")
+RESET_SCOPES = ("data", "journal", "faults", "progression", "clock")
 
 
 async def reset(request: web.Request) -> web.Response:

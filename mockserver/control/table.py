@@ -6,6 +6,7 @@ from functools import partial
 from aiohttp import web
 
 from mockserver.control import (
+    clock,
     fixtures,
     health,
     inspect,
@@ -28,6 +29,7 @@ CONTROL_ROUTES: tuple[ControlRoute, ...] = (
     *inspect.ROUTES,
     *tasks.ROUTES,
     *progression.ROUTES,
+    *clock.ROUTES,
     *faults.ROUTES,
     *metrics.ROUTES,
     *openapi.ROUTES,

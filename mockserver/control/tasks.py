@@ -1,7 +1,8 @@
-"""Task control: `POST /_mock/tasks/{id}/advance|complete|fail`, `GET /_mock/tasks[/{id}]`.
+"""Task control: `POST /_mock/tasks/{id}/advance|complete|fail|wait`, `GET /_mock/tasks[/{id}]`.
 
 SPEC §5-6: `manual` tasks stay queued until a test moves them; any task can
-be advanced, completed or failed on demand.
+be advanced, completed or failed on demand, and waited for on the server
+(`tasks/waiting.py`) instead of in a polling loop.
 """
 
 from __future__ import annotations
@@ -10,13 +11,15 @@ from typing import Any
 
 from aiohttp import web
 
-from mockserver.control.common import read_control_json
+from mockserver.config import Settings
+from mockserver.control.common import DEFAULT_WAIT_SECONDS, read_control_json
 from mockserver.control.faults.rules import public_plans
 from mockserver.control.routes import ControlRoute
-from mockserver.errors import text_for_code
+from mockserver.errors import Conflict, InvalidRequest, TaskNotFound, text_for_code
 from mockserver.http.answers import json_response
 from mockserver.keys import BACKEND
-from mockserver.tasks.model import Task
+from mockserver.tasks.model import Task, TaskStatus
+from mockserver.tasks.waiting import TaskGoal, WaitOutcome
 
 
 def task_view(task: Task, *, with_results: bool = True) -> dict[str, Any]:
@@ -76,6 +79,40 @@ async def fail(request: web.Request) -> web.Response:
     return json_response(task_view(task))
 
 
+async def wait(request: web.Request) -> web.Response:
+    body = await read_control_json(request, "control/task_wait")
+    backend = request.app[BACKEND]
+    task_id = request.match_info["task_id"]
+    if "status" not in body and "progress" not in body:
+        raise InvalidRequest("status, progress: give one or both (what to wait for)")
+    wanted = body.get("status", [])
+    goal = TaskGoal(
+        frozenset(wanted_status(name, backend.settings) for name in _as_list(wanted)),
+        body.get("progress"),
+    )
+    timeout = body.get("timeout", DEFAULT_WAIT_SECONDS)
+    result = await backend.engine.wait(task_id, goal, timeout, task_view)
+    if result.outcome is WaitOutcome.OUT_OF_REACH:
+        raise Conflict(result.reason)
+    if result.outcome is WaitOutcome.GONE:
+        raise TaskNotFound(f"task_id: task {task_id!r} was removed by a reset while waited on")
+    return json_response({**result.view, "timed_out": result.outcome is WaitOutcome.TIMED_OUT})
+
+
+def _as_list(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else value
+
+
+def wanted_status(name: str, settings: Settings) -> TaskStatus:
+    """A status as the server names it (`--status-names`), or by its canonical name."""
+    known = {alias: canonical for canonical, alias in settings.status_names.items()}
+    known.update({status.value: status.value for status in TaskStatus})
+    if name not in known:
+        names = ", ".join(sorted(known))
+        raise InvalidRequest(f"status: unknown task status {name!r} (one of {names})")
+    return TaskStatus(known[name])
+
+
 ROUTES = (
     ControlRoute(
         "GET",
@@ -113,5 +150,13 @@ ROUTES = (
         "End the task as failed",
         "control/fail",
         "control/task.response",
+    ),
+    ControlRoute(
+        "POST",
+        "/_mock/tasks/{task_id}/wait",
+        wait,
+        "Wait until the task has a status or progress (or a timeout); never moves it",
+        "control/task_wait",
+        "control/task_wait.response",
     ),
 )

@@ -14,7 +14,7 @@ import urllib.parse
 from collections.abc import Sequence
 from pathlib import Path
 
-from mockserver import __version__
+from mockserver import package_version
 from mockserver.config import (
     DEFAULT_MAX_BODY_BYTES,
     ConfigError,
@@ -295,7 +295,7 @@ def _report(
     )
     return Report(
         real_url=real_url,
-        mock_version=__version__,
+        mock_version=package_version(),
         db_id=ids.db_id,
         workflow_id=ids.workflow.id if ids.workflow else None,
         workflow_db_id=ids.workflow_db_id,

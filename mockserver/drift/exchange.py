@@ -19,7 +19,7 @@ from typing import Any
 
 import aiohttp
 
-from mockserver import __version__
+from mockserver import package_version
 from mockserver.drift.probes import Probe, ProbeContext, missing_needs
 
 #: Task statuses that end a poll loop whatever the status names are: a task has
@@ -210,7 +210,7 @@ def client_session(*, through_proxy: bool) -> aiohttp.ClientSession:
     """`through_proxy`: HTTPS_PROXY / HTTP_PROXY / NO_PROXY are honoured (for the
     real service, often reached through a company proxy; never for the local mock)."""
     return aiohttp.ClientSession(
-        headers={"User-Agent": f"altcraft-mock-drift/{__version__}"},
+        headers={"User-Agent": f"altcraft-mock-drift/{package_version()}"},
         # A connection per probe: none is reused after an answer that cut a body short
         # (the one over the limit), nor raced by a server closing an idle keep-alive.
         connector=aiohttp.TCPConnector(limit=1, force_close=True),

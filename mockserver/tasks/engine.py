@@ -9,6 +9,7 @@ requests never see half a step.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mockserver.accounts import Accounts
-from mockserver.clock import Clock, iso
+from mockserver.clock import Clock, ClockMode, iso
 from mockserver.domain.catalog import Account
 from mockserver.domain.importing import ImportJob, ItemVeto, compact_result
 from mockserver.domain.items import ImportOptions
@@ -29,6 +30,7 @@ from mockserver.store.engagements import Engagement
 from mockserver.store.repository import Store
 from mockserver.tasks.model import NO_FAULT_PLANS, FaultPlans, Task, TaskStatus
 from mockserver.tasks.progression import Progression, ProgressionMode
+from mockserver.tasks.waiting import Snapshot, TaskGoal, TaskWaiters, WaitResult
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +88,7 @@ class TaskEngine:
         self._rate_started: dict[str, float] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._wakeup = asyncio.Event()
+        self._waiters = TaskWaiters()
 
     # -- lifecycle ---------------------------------------------------------------
     def resume(self) -> int:
@@ -124,6 +127,12 @@ class TaskEngine:
             # Resume at the rate's pace from where the task stopped.
             already = task.processed / task.progression.rate
             self._rate_started[task.task_id] = self._clock.monotonic() - already
+
+    def restart_rate_clocks(self) -> None:
+        """The clock was set back (a reset of a virtual clock): each `rate` task goes
+        on at its pace from where it is, not from a start now in the future."""
+        for task in self._active.values():
+            self._start_clock(task)
 
     # -- creating ------------------------------------------------------------------
     async def submit(self, new: NewTask) -> Task:
@@ -167,6 +176,7 @@ class TaskEngine:
             new_results = task.results[task.results_saved :]
             self._store.add_task_results(task.task_id, task.results_saved, new_results)
             task.results_saved = len(task.results)
+        self._waiters.changed(task)  # every state a task is saved in, its waiters see
 
     def _load(self, doc: Mapping[str, Any]) -> Task:
         """A task from the store: its document, items and results."""
@@ -199,6 +209,13 @@ class TaskEngine:
             or Task.from_doc(doc)
             for doc in self._store.tasks()
         ]
+
+    async def wait(
+        self, task_id: str, goal: TaskGoal, timeout: float, snapshot: Snapshot
+    ) -> WaitResult:
+        """Control API: wait until the task reaches `goal` (or cannot any more), at most
+        `timeout` seconds; never moves the task (TaskNotFound for an unknown one)."""
+        return await self._waiters.wait(self.get(task_id), goal, timeout, snapshot)
 
     async def poll(self, task_id: str, account: str) -> Task:
         """`tasks/status`: in `polls` mode every call is one step (SPEC §5)."""
@@ -368,18 +385,32 @@ class TaskEngine:
             self._finished.popitem(last=False)
 
     # -- rate mode -----------------------------------------------------------------
+    def _rate_target(self, task: Task) -> int:
+        """How many items of a `rate` task the clock allows by now."""
+        started = self._rate_started.setdefault(task.task_id, self._clock.monotonic())
+        return task.progression.target_at(task.total, self._clock.monotonic() - started)
+
     async def rate_tick(self) -> bool:
         """Process what the clock allows for every `rate` task; True if any work is left."""
         pending = False
         for task in list(self._active.values()):
             if task.progression.mode is not ProgressionMode.RATE or not self._is_current(task):
                 continue  # (or dropped by a reset during an earlier task's slices)
-            started = self._rate_started.setdefault(task.task_id, self._clock.monotonic())
-            target = task.progression.target_at(task.total, self._clock.monotonic() - started)
+            target = self._rate_target(task)
             if target > task.processed and not self._lock(task.task_id).locked():
                 await self._process_to_yielding(task, target, RATE_SLICE_ITEMS)
             pending = pending or (self._is_current(task) and not task.finished)
         return pending
+
+    async def catch_up(self) -> None:
+        """Process every `rate` task up to what the clock allows now, waiting for any
+        step in flight (unlike a tick, which leaves a busy task to the next one): after
+        a virtual clock moves, the next status poll sees exactly where the tasks are."""
+        for task in list(self._active.values()):
+            if task.progression.mode is ProgressionMode.RATE and self._is_current(task):
+                target = functools.partial(self._rate_target, task)  # once its turn comes
+                await self._process_to_yielding(task, target, RATE_SLICE_ITEMS)
+        await self._store.flush()
 
     async def run_rate_worker(self) -> None:
         """Background worker (started by the app's cleanup context)."""
@@ -396,16 +427,24 @@ class TaskEngine:
             except Exception:  # keep the worker alive; the failure is logged
                 log.exception("rate worker step failed")
                 pending = True
-            if pending:
+            if failed_write:
                 # While the disk refuses writes, try again now and then, not 50 times a second.
-                await asyncio.sleep(STORE_RETRY_SECONDS if failed_write else RATE_TICK_SECONDS)
+                await asyncio.sleep(STORE_RETRY_SECONDS)
+            elif pending and self._clock.mode is ClockMode.REAL:
+                await asyncio.sleep(RATE_TICK_SECONDS)
             else:
+                # Nothing to do, or a virtual clock: it moves only by `POST /_mock/clock`,
+                # which runs the work due itself (`catch_up`).
                 await self._wakeup.wait()
 
     def active_count(self) -> int:
         return len(self._active)
 
+    def waiter_count(self) -> int:
+        return self._waiters.count()
+
     def reset(self) -> None:
+        self._waiters.gone()
         self._active.clear()
         self._finished.clear()
         self._rate_started.clear()
@@ -413,6 +452,7 @@ class TaskEngine:
 
     def forget_account(self, account: str) -> None:
         for task_id in [t.task_id for t in self._active.values() if t.account == account]:
+            self._waiters.gone([task_id])
             self._active.pop(task_id, None)
             self._rate_started.pop(task_id, None)
             self._locks.pop(task_id, None)

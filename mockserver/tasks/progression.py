@@ -41,8 +41,10 @@ class Progression:
         return min(total, math.ceil(total * step / self.steps))
 
     def target_at(self, total: int, elapsed_seconds: float) -> int:
-        """`rate` mode: how many items are processed after this much time."""
-        return min(total, math.floor(max(0.0, elapsed_seconds) * self.rate))
+        """`rate` mode: how many items are processed after this much time. Counted to
+        a millionth of an item first, so the float error of a difference of clock
+        readings never costs an item (0.3 s - 0.1 s at 5,000/s is 1,000, not 999)."""
+        return min(total, math.floor(round(max(0.0, elapsed_seconds) * self.rate, 6)))
 
     def to_doc(self) -> dict[str, Any]:
         return {"mode": self.mode.value, "steps": self.steps, "rate": self.rate}

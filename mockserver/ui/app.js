@@ -330,6 +330,10 @@
       ["Task ids", s.task_id_format],
       ["Uptime", duration(health.uptime_seconds)],
     ];
+    if (health.clock) {
+      // The server's time: a virtual clock (--clock virtual) stands still until moved.
+      pairs.push(["Clock", `${health.clock.mode} · ${health.clock.now}`]);
+    }
     fillIfChanged(
       $("#settings"),
       pairs.map(([key, value]) =>

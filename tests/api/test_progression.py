@@ -1,7 +1,7 @@
 """Task progression (SPEC §4, §5): polls, instant, manual, rate, per workflow.
 
 Every test is deterministic: `polls` moves on status calls, `manual` on the
-control API, `rate` on a FakeClock driven by hand. No test sleeps.
+control API, `rate` on a VirtualClock driven by hand. No test sleeps.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 
 from mockserver.app import create_app
 from mockserver.backend import Backend
-from mockserver.clock import FakeClock
+from mockserver.clock import VirtualClock
 from mockserver.config import ProgressionMode, settings_for_tests
 from mockserver.importer.options import parse_import_options
 from mockserver.tasks.engine import MAX_ITEMS_PER_SLICE, RATE_SLICE_ITEMS, NewTask
@@ -421,11 +421,13 @@ async def test_control_on_an_unknown_task_is_404(api):
     assert answer.status == 404
 
 
-# -- rate (FakeClock, no sleeps) -----------------------------------------------------
+# -- rate (VirtualClock, no sleeps) -----------------------------------------------------
 
 
-async def rate_api(aiohttp_client: Any, rate: float = 10) -> tuple[ApiClient, Backend, FakeClock]:
-    clock = FakeClock()
+async def rate_api(
+    aiohttp_client: Any, rate: float = 10
+) -> tuple[ApiClient, Backend, VirtualClock]:
+    clock = VirtualClock()
     settings = settings_for_tests(progression=ProgressionMode.RATE, rate=rate)
     state = Backend(settings, clock=clock)
     client = await aiohttp_client(create_app(settings, state))
@@ -519,7 +521,7 @@ async def submit(state: Backend, items: list[dict[str, Any]]) -> Task:
 async def test_rate_resumes_from_the_store_where_it_stopped(tmp_path):
     db = str(tmp_path / "store.json")
     settings = settings_for_tests(progression=ProgressionMode.RATE, rate=10, db=db)
-    clock = FakeClock()
+    clock = VirtualClock()
     state = Backend(settings, clock=clock)
     task = await submit(state, people(20))
     clock.advance(0.6)
@@ -527,7 +529,7 @@ async def test_rate_resumes_from_the_store_where_it_stopped(tmp_path):
     await state.store.flush()
     state.store.close()
 
-    reopened_clock = FakeClock()
+    reopened_clock = VirtualClock()
     reopened = Backend(settings, clock=reopened_clock)
     assert reopened.engine.get(task.task_id).processed == 6
     assert reopened.store.count_profiles() == 6
@@ -634,7 +636,7 @@ async def test_configured_status_names_are_answered(make_api):
 async def test_a_rate_tick_lets_other_requests_run_between_small_slices():
     """A tick imports what the clock allows, but yields every RATE_SLICE_ITEMS items:
     a status poll waits for one small slice, not for the whole backlog."""
-    clock = FakeClock()
+    clock = VirtualClock()
     state = Backend(settings_for_tests(progression=ProgressionMode.RATE, rate=10_000), clock=clock)
     task = await submit(state, people(1_000))
     clock.advance(1.0)  # the clock allows all 1,000 at once
@@ -739,8 +741,8 @@ async def test_a_resumed_task_keeps_its_items_and_results(tmp_path):
 # -- a rate tick shares the loop ---------------------------------------------------
 
 
-async def rate_state(db: Path | None = None, rate: float = 10_000) -> tuple[Backend, FakeClock]:
-    clock = FakeClock()
+async def rate_state(db: Path | None = None, rate: float = 10_000) -> tuple[Backend, VirtualClock]:
+    clock = VirtualClock()
     extra = {"db": str(db)} if db is not None else {}
     settings = settings_for_tests(progression=ProgressionMode.RATE, rate=rate, **extra)
     return Backend(settings, clock=clock), clock

@@ -39,7 +39,7 @@ from tests.helpers import (
     write_fixture,
 )
 
-ALL_SCOPES = ["data", "journal", "faults", "progression"]
+ALL_SCOPES = ["data", "journal", "faults", "progression", "clock"]
 CREATED = "2025-01-01T00:00:00.000000Z"
 ALPHA_ID, BETA_ID, LOADED_ID = "a" * 24, "b" * 24, "c" * 24
 
@@ -386,7 +386,7 @@ async def test_two_scopes_together(alpha):
         (
             {"scopes": ["everything"]},
             'scopes[0]: unsupported value "everything", '
-            "expected one of: data, journal, faults, progression",
+            "expected one of: data, journal, faults, progression, clock",
         ),
         ({"scopes": []}, "scopes: must have at least 1 item(s), got 0"),
         ({"accounts": "alpha"}, "unknown field(s): accounts"),

@@ -87,6 +87,7 @@ def test_a_batch_with_an_injected_fault_shows_requests_fault_task_and_profiles(s
     expect(page.locator("#settings")).to_contain_text("Seed42")
     expect(page.locator("#settings")).to_contain_text("Status policyalways_200")
     expect(page.locator("#settings")).to_contain_text("Progressionpolls · 2 steps")
+    expect(page.locator("#settings")).to_contain_text("Clockreal · 20")  # and the time
 
     # Request and answer side by side, the token masked.
     refused_row.click()

@@ -6,14 +6,14 @@ import orjson
 import pytest
 from tinydb import TinyDB
 
-from mockserver.clock import FakeClock
+from mockserver.clock import VirtualClock
 from mockserver.ids import IdGenerator
 from mockserver.store import repository
 from mockserver.store.repository import Store
 
 
 def open_store(path):
-    return Store(path, FakeClock(), IdGenerator(seed=1))
+    return Store(path, VirtualClock(), IdGenerator(seed=1))
 
 
 def import_profiles(store, emails):

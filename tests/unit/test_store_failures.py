@@ -15,7 +15,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from mockserver.clock import FakeClock
+from mockserver.clock import VirtualClock
 from mockserver.errors import StoreUnavailable
 from mockserver.ids import IdGenerator
 from mockserver.store import repository
@@ -24,7 +24,7 @@ from mockserver.store.storage import ChangeLog, SnapshotFile, StoreFileError
 
 
 def open_store(path: Path) -> Store:
-    return Store(path, FakeClock(), IdGenerator(seed=1))
+    return Store(path, VirtualClock(), IdGenerator(seed=1))
 
 
 def add(store: Store, *emails: str) -> list[str]:

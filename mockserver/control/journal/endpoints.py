@@ -1,8 +1,11 @@
 """`GET /_mock/requests` (filters: path, method, account, token, error, since, before,
-limit) and `DELETE /_mock/requests`.
+limit; `wait`, `timeout`) and `DELETE /_mock/requests`.
 
 `limit` keeps the newest N of what matched; with `before` (entries older than an
 id) it pages backwards: `limit=50`, then `before=<oldest id shown>&limit=50`.
+`wait=N` answers once the journal holds N entries that match (or after
+`timeout` seconds, with `timed_out: true`), so a test can await a client that
+sends in the background instead of polling the journal.
 """
 
 from __future__ import annotations
@@ -12,7 +15,13 @@ from datetime import UTC, datetime
 from aiohttp import web
 
 from mockserver.clock import iso
-from mockserver.control.common import int_param, parse_int, shown
+from mockserver.control.common import (
+    DEFAULT_WAIT_SECONDS,
+    int_param,
+    parse_int,
+    shown,
+    wait_seconds,
+)
 from mockserver.control.journal.model import JournalFilter
 from mockserver.control.routes import ControlRoute, QueryParam
 from mockserver.errors import InvalidRequest
@@ -68,8 +77,18 @@ def _filter(query: dict[str, str]) -> JournalFilter:
 async def list_requests(request: web.Request) -> web.Response:
     journal = request.app[BACKEND].journal
     query = dict(request.query)
-    entries = journal.entries(_filter(query), int_param(query, "limit", minimum=1))
-    return json_response(
+    where = _filter(query)
+    limit = int_param(query, "limit", minimum=1)
+    count = int_param(query, "wait", minimum=1)
+    timeout = wait_seconds(query)
+    if count is None and timeout is not None:
+        raise InvalidRequest("timeout: only with wait=N (the number of requests to wait for)")
+    answer: dict[str, object] = {}
+    if count is not None:
+        reached = await journal.wait_for(where, count, timeout or DEFAULT_WAIT_SECONDS)
+        answer["timed_out"] = not reached
+    entries = journal.entries(where, limit)
+    answer.update(
         {
             "requests": [entry.to_public() for entry in entries],
             "total": len(entries),
@@ -77,6 +96,7 @@ async def list_requests(request: web.Request) -> web.Response:
             "dropped": journal.dropped,
         }
     )
+    return json_response(answer)
 
 
 async def clear_requests(request: web.Request) -> web.Response:
@@ -100,6 +120,10 @@ ROUTES = (
             QueryParam("since", "entries after this id, or at/after this ISO time"),
             QueryParam("before", "entries before this id (page backwards with limit)", "integer"),
             QueryParam("limit", "the newest N", "integer"),
+            QueryParam(
+                "wait", "answer once the journal holds N matching entries (or timeout)", "integer"
+            ),
+            QueryParam("timeout", "seconds a wait lasts (default 10, at most 300)", "number"),
         ),
     ),
     ControlRoute(

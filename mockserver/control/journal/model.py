@@ -17,6 +17,7 @@ kept that way, so what is read is what was sent.
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict, deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -320,6 +321,11 @@ class Journal:
         #: task's status): by the identity of their bytes, which the task keeps.
         self._kept_answers: OrderedDict[int, tuple[bytes, Any, str | None, int | None, int]]
         self._kept_answers = OrderedDict()
+        #: Entries recorded since the start, and clears: what a waiter has seen.
+        self.recorded = 0
+        self.clears = 0
+        #: Set (and dropped) when an entry is recorded, only while someone waits.
+        self._news: asyncio.Event | None = None
 
     def keep_big_answer(self, entry: JournalEntry, payload: bytes, answer: Any = None) -> int:
         """`keep_answer` for an answer over the body limit; the summary of bytes sent
@@ -355,6 +361,9 @@ class Journal:
             self.bytes -= entries[0].size
         entries.append(entry)
         self.bytes += entry.size
+        self.recorded += 1
+        if self._news is not None:
+            self._tell_waiters()
         while self.bytes > self.max_bytes and len(entries) > 1:
             self.bytes -= entries.popleft().size
             self.dropped += 1
@@ -364,8 +373,45 @@ class Journal:
         found = [entry for entry in self._entries if where.matches(entry.settle())]
         return found[-limit:] if limit else found
 
+    def _tell_waiters(self) -> None:
+        assert self._news is not None
+        self._news.set()
+        self._news = None
+
+    async def wait_for(self, where: JournalFilter, count: int, timeout: float) -> bool:
+        """Wait until the journal holds `count` entries matching `where`: True then,
+        False after `timeout` (real) seconds. Woken by each entry recorded, a waiter
+        looks only at the entries new since it last looked."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        matched = len(self.entries(where))
+        seen, clears = self.recorded, self.clears
+        while matched < count:
+            left = deadline - loop.time()
+            if left <= 0:
+                return False
+            if self._news is None:
+                self._news = asyncio.Event()
+            try:
+                await asyncio.wait_for(self._news.wait(), left)
+            except TimeoutError:
+                return False
+            new = self.recorded - seen
+            if clears != self.clears or new > len(self._entries):
+                matched = len(self.entries(where))
+            else:
+                fresh = [self._entries[-n] for n in range(new, 0, -1)]  # the newest `new`
+                matched += sum(1 for entry in fresh if where.matches(entry.settle()))
+                if matched >= count:  # the oldest may have left the ring meanwhile
+                    matched = len(self.entries(where))
+            seen, clears = self.recorded, self.clears
+        return True
+
     def clear(self, accounts: Iterable[str] | None = None) -> None:
         self._kept_answers.clear()
+        self.clears += 1
+        if self._news is not None:
+            self._tell_waiters()
         if accounts is None:
             self._entries.clear()
             self.bytes = 0
