@@ -25,6 +25,7 @@ from mockserver import __version__, gc_tuning
 from mockserver.app import create_app
 from mockserver.backend import Backend
 from mockserver.config import ConfigError, EventLoop, Settings, add_arguments, load_settings
+from mockserver.control.faults.startup import FaultFileError
 from mockserver.http.protocol import EnvelopeAppRunner
 from mockserver.keys import UPLOADS
 from mockserver.logs import ACCESS_LOG_FORMAT, configure_logging
@@ -97,7 +98,7 @@ def _serve_command(flags: dict) -> int:
     configure_logging(settings.log_level)
     try:
         backend = Backend(settings)
-    except (FixtureError, SchemaError, StoreFileError) as exc:
+    except (FixtureError, FaultFileError, SchemaError, StoreFileError) as exc:
         print(f"altcraft-mock: cannot start: {exc}", file=sys.stderr)
         return 2
     gc_tuning.tune_for_server()

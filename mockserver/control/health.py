@@ -42,6 +42,9 @@ async def health(request: web.Request) -> web.Response:
                 "store": "memory" if settings.in_memory else settings.db,
                 "max_body_bytes": settings.max_body_bytes,
                 "task_id_format": settings.task_id_format.value,
+                "latency": [delay.to_public() for delay in settings.latency],
+                "faults_file": settings.faults,
+                "startup_faults": backend.faults.startup_count,
             },
         }
     )
