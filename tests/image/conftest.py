@@ -29,12 +29,11 @@ from tests.image.engine import (
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test here builds or runs containers: `image` and `slow`, and the time
-    an image build may take on its first run."""
+    """Every test here is `image` (and `slow`: tests/conftest.py's SLOW_PATHS), with
+    the time the first one may spend making the base and building the image."""
     for item in items:
         if "tests/image/" in item.nodeid:
             item.add_marker(pytest.mark.image)
-            item.add_marker(pytest.mark.slow)
             item.add_marker(pytest.mark.timeout(1800))
 
 
