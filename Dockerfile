@@ -1,6 +1,10 @@
 # altcraft-mock as a service container. Built by your CI (`docker build -t altcraft-mock .`);
-# tests/e2e/test_dockerfile.py runs this file's commands in a fresh virtualenv.
-FROM python:3.11-slim
+# `make image-test` builds and runs it (tests/image), and tests/e2e/test_dockerfile.py
+# runs this file's commands in a fresh virtualenv where no Docker engine is available.
+# BASE_IMAGE: any Python 3.11+ image with `python` and `pip` on PATH (make
+# image-test passes a stand-in built from Debian's packages when no registry answers).
+ARG BASE_IMAGE=python:3.11-slim
+FROM ${BASE_IMAGE}
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \

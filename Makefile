@@ -8,7 +8,7 @@ ARGS   ?=
 # The suite runs on both cores (pytest-xdist); `make test JOBS=0` runs it in one process.
 JOBS   ?= 2
 
-.PHONY: run test test-fast bench browser lint format openapi clean
+.PHONY: run test test-fast image-test bench browser lint format openapi clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (set PYTHON=...)")'
@@ -33,6 +33,14 @@ test: $(VENV)/.installed-test browser
 # fuzzing, big loads); `make test` runs them all.
 test-fast: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -p xdist -n $(JOBS) -m "not slow" $(ARGS)
+
+# The Docker image built and run for real (tests/image): installs Debian's docker.io,
+# debootstrap and docker-compose when missing, starts dockerd when no daemon answers
+# (and stops the one it started), makes a stand-in base from Debian's packages when
+# python:3.11-slim cannot be pulled. Without a daemon the tests skip and say why.
+image-test: $(VENV)/.installed-test
+	@sh scripts/ensure-docker.sh
+	IMAGE_TESTS_START_DOCKERD=1 $(BIN)/python -m pytest -p xdist -n 0 -rs tests/image $(ARGS)
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/run.py

@@ -17,10 +17,12 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from mockserver.accounts import Accounts
+from mockserver.api.latency import Latency
 from mockserver.api.router import ApiServices
 from mockserver.clock import Clock, SystemClock, VirtualClock, make_clock
 from mockserver.config import Settings
 from mockserver.control.faults.rules import FaultBook
+from mockserver.control.faults.startup import load_fault_file
 from mockserver.control.journal.model import Journal
 from mockserver.control.metrics.counters import RequestCounters
 from mockserver.control.reset import RESET_SCOPES
@@ -53,6 +55,9 @@ class Backend:
         self.ids = IdGenerator(settings.seed)
         self.schemas = schemas or shipped_schemas()
         fixtures = load_fixtures(settings.fixtures, self.schemas)
+        self.faults = FaultBook(self.ids.rng)
+        if settings.faults is not None:  # before the store opens: a bad file touches nothing
+            load_fault_file(settings.faults, self.faults, self.schemas)
         #: The fixture files' profiles, and those of fixtures posted at run time
         #: (an account reset seeds its own again).
         self.seed_profiles: list[FixtureProfile] = list(fixtures.profiles)
@@ -75,7 +80,6 @@ class Backend:
         self.journal = Journal(
             settings.journal_size, settings.journal_body_limit, settings.journal_max_bytes
         )
-        self.faults = FaultBook(self.ids.rng)
         #: Vendor requests by method and code, with latencies (not reset: /_mock/metrics).
         self.request_counters = RequestCounters()
         # Uptime is the process's, on the real clock whatever `--clock` says.
@@ -102,6 +106,7 @@ class Backend:
             progressions=self.progressions,
             store=self.store,
             faults=self.faults,
+            latency=Latency(self.settings.latency, self.ids.rng) if self.settings.latency else None,
         )
 
     def _open(self) -> None:
@@ -125,9 +130,9 @@ class Backend:
 
     def reset(self, scopes: Iterable[str] = RESET_SCOPES, account: str | None = None) -> None:
         """Back to the fixtures. Scopes: `data` (profiles, tasks, engagements,
-        accounts), `journal`, `faults`, `progression`, `clock` (a virtual clock back to
-        its start); `account` limits the reset to one account (progression overrides
-        and the clock are the server's, not an account's)."""
+        accounts), `journal`, `faults` (back to the rules of `--faults`), `progression`,
+        `clock` (a virtual clock back to its start); `account` limits the reset to one
+        account (progression overrides and the clock are the server's, not an account's)."""
         scopes = set(scopes)
         if "clock" in scopes and account is None and isinstance(self.clock, VirtualClock):
             # Each test of a session starts at the same instant, whatever ran before.
@@ -137,7 +142,7 @@ class Backend:
             self.journal.clear(None if account is None else [account])
         if "faults" in scopes:
             owner = self.accounts.catalog.accounts.get(account) if account is not None else None
-            self.faults.clear(account, owner.tokens if owner is not None else ())
+            self.faults.restore(account, owner.tokens if owner is not None else ())
         if "progression" in scopes and account is None:
             self.progressions.reset()
         if "data" not in scopes:

@@ -25,6 +25,7 @@ from mockserver import gc_tuning, package_version
 from mockserver.app import create_app
 from mockserver.backend import Backend
 from mockserver.config import ConfigError, EventLoop, Settings, add_arguments, load_settings
+from mockserver.control.faults.startup import FaultFileError
 from mockserver.drift import command as drift
 from mockserver.http.protocol import EnvelopeAppRunner
 from mockserver.keys import UPLOADS
@@ -114,7 +115,7 @@ def _serve_command(flags: dict) -> int:
     configure_logging(settings.log_level)
     try:
         backend = Backend(settings)
-    except (FixtureError, SchemaError, StoreFileError) as exc:
+    except (FixtureError, FaultFileError, SchemaError, StoreFileError) as exc:
         print(f"altcraft-mock: cannot start: {exc}", file=sys.stderr)
         return 2
     gc_tuning.tune_for_server()

@@ -20,6 +20,8 @@ from typing import Any
 
 # Each option's type lives with the code it configures; the settings gather them.
 from mockserver.accounts import AccountMode
+from mockserver.api import API_METHODS
+from mockserver.api.latency import Delay, parse_latency
 from mockserver.clock import ClockMode, parse_instant
 from mockserver.http.answers import HttpStatusPolicy
 from mockserver.ids import TaskIdFormat
@@ -77,6 +79,9 @@ class Settings:
     allowed_hosts: tuple[str, ...] = ()  # Host names served besides loopback (`*`: any)
     clock: ClockMode = ClockMode.REAL
     clock_start: datetime | None = None  # a virtual clock's start (None: clock.VIRTUAL_START)
+    latency: tuple[Delay, ...] = ()  # vendor methods' simulated delays (api/latency.py)
+    #: A JSON file of fault rules set at start and restored by a reset (control/faults/startup.py).
+    faults: str | None = None
 
     @property
     def in_memory(self) -> bool:
@@ -145,6 +150,10 @@ def _host_list(text: str) -> tuple[str, ...]:
         if host != "*" and not all(c.isalnum() or c in "-._:[]" for c in host):
             raise ValueError(f"not a host name or address: {host!r}")
     return hosts
+
+
+def _latency(text: str) -> tuple[Delay, ...]:
+    return parse_latency(text, {method.name for method in API_METHODS})
 
 
 def _fixture_paths(text: str) -> tuple[str, ...]:
@@ -262,6 +271,17 @@ OPTIONS: tuple[Option, ...] = (
         "clock_start",
         parse_instant,
         "where a virtual clock starts, an ISO time (default 2026-01-01T00:00:00Z)",
+    ),
+    Option(
+        "latency",
+        _latency,
+        "simulated delay of vendor methods: [METHOD=]N or N-M ms (`s` for seconds),"
+        " comma-separated, e.g. 20-50,tasks/status=100 (default: none)",
+    ),
+    Option(
+        "faults",
+        str,
+        "JSON file of fault rules (as POST /_mock/faults takes) set at start and on reset",
     ),
 )
 

@@ -42,6 +42,7 @@ SLOW_PATHS = frozenset(
     {
         "docs",
         "e2e",
+        "image",
         "plugin",
         "control/test_testing_helper.py",
         "reliability/test_concurrency.py",

@@ -29,6 +29,7 @@ from mockserver.tasks.model import NO_FAULT_PLANS, FaultPlans
 
 if TYPE_CHECKING:
     from mockserver.accounts import Accounts
+    from mockserver.api.latency import Latency
     from mockserver.config import Settings
     from mockserver.control.faults.rules import FaultBook
     from mockserver.importer.work import Importer
@@ -54,6 +55,7 @@ class ApiServices:
     progressions: Progressions
     store: Store
     faults: FaultBook
+    latency: Latency | None = None  # None unless --latency is set: nothing to do per request
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +137,8 @@ class ApiRouter:
                 noted.body_note = "too large: not read"
             raise
         noted.raw_body = raw
+        if services.latency is not None:  # --latency: every vendor method's answer waits
+            await services.latency.wait(method.name)
         content_type = request.content_type if "Content-Type" in request.headers else None
         big = len(raw) >= BIG_BODY_BYTES
         if big:

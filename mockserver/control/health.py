@@ -45,6 +45,9 @@ async def health(request: web.Request) -> web.Response:
                 "max_body_bytes": settings.max_body_bytes,
                 "task_id_format": settings.task_id_format.value,
                 "clock": settings.clock.value,
+                "latency": [delay.to_public() for delay in settings.latency],
+                "faults_file": settings.faults,
+                "startup_faults": backend.faults.startup_count,
             },
         }
     )

@@ -7,11 +7,10 @@ be advanced, completed or failed on demand, and waited for on the server
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from mockserver.config import Settings
 from mockserver.control.common import DEFAULT_WAIT_SECONDS, read_control_json
 from mockserver.control.faults.rules import public_plans
 from mockserver.control.routes import ControlRoute
@@ -20,6 +19,9 @@ from mockserver.http.answers import json_response
 from mockserver.keys import BACKEND
 from mockserver.tasks.model import Task, TaskStatus
 from mockserver.tasks.waiting import TaskGoal, WaitOutcome
+
+if TYPE_CHECKING:
+    from mockserver.config import Settings
 
 
 def task_view(task: Task, *, with_results: bool = True) -> dict[str, Any]:

@@ -104,6 +104,23 @@
     return mode || "–";
   }
 
+  /** `--latency` entries: `20–50 ms · tasks/status 100 ms` (a method-less entry is every other method's). */
+  function describeLatency(entries) {
+    if (!entries || entries.length === 0) return "none";
+    return entries
+      .map(({ method, min_ms: low, max_ms: high }) => {
+        const span = low === high ? `${low} ms` : `${low}–${high} ms`;
+        return method ? `${method} ${span}` : span;
+      })
+      .join(" · ");
+  }
+
+  /** `--faults`: the file and how many rules it set (a reset restores them). */
+  function describeFaultsFile(file, count) {
+    if (!file) return "none";
+    return `${file} · ${count} rule${count === 1 ? "" : "s"}`;
+  }
+
   function duration(seconds) {
     const s = Math.round(seconds || 0);
     if (s >= 3600) return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
@@ -328,6 +345,8 @@
       ["Mode", s.mode],
       ["Store", s.store],
       ["Task ids", s.task_id_format],
+      ["Latency", describeLatency(s.latency)],
+      ["Start-up faults", describeFaultsFile(s.faults_file, s.startup_faults)],
       ["Uptime", duration(health.uptime_seconds)],
     ];
     if (health.clock) {

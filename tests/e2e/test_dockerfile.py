@@ -1,6 +1,7 @@
-"""The Dockerfile, checked without a Docker engine (none runs here; the user's CI
-builds the image): its invariants are parsed, and the Python commands of its
-RUN / CMD / HEALTHCHECK lines run in a fresh virtualenv, with COPY done by hand."""
+"""The Dockerfile, checked without a Docker engine (`make image-test` builds and
+runs the image itself, tests/image): its invariants are parsed, and the Python
+commands of its RUN / CMD / HEALTHCHECK lines run in a fresh virtualenv, with
+COPY done by hand."""
 
 from __future__ import annotations
 
@@ -50,7 +51,9 @@ def env() -> dict[str, str]:
 
 
 def test_final_stage_invariants():
-    assert values("FROM")[-1].startswith("python:3.11-slim")
+    assert values("FROM")[-1] == "${BASE_IMAGE}"
+    text = DOCKERFILE.read_text()
+    assert "ARG BASE_IMAGE=python:3.11-slim" in text.split("FROM", 1)[0]  # the default base
     assert values("USER") and values("USER")[-1] not in ("root", "0")
     assert values("EXPOSE") == ["8080"]
     assert any("/data" in v for v in values("VOLUME"))

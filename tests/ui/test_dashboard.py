@@ -354,3 +354,16 @@ def test_trigger_launches_are_shown_and_deleted_profiles_are_gone(server, page):
     page.locator("#profile-query").fill("profile42@example.com")
     page.locator("#profile-search button[type=submit]").click()
     expect(page.locator("#profile-empty")).to_be_visible()
+
+
+def test_the_server_strip_shows_start_up_latency_and_faults(page, tmp_path):
+    """`--latency` and `--faults FILE` (issue 16 item 4) are shown beside the other settings."""
+    rules = tmp_path / "start-faults.json"
+    rules.write_text('[{"action": "error", "error": 503, "times": 1}]', encoding="utf-8")
+    flags = ["--latency", f"20-50,{STATUS}=100", "--faults", str(rules)]
+    with MockServerProcess(flags, isolated_env=True) as configured:
+        open_dashboard(page, configured)
+
+        settings = page.locator("#settings")
+        expect(settings).to_contain_text(f"Latency20–50 ms · {STATUS} 100 ms")
+        expect(settings).to_contain_text(f"Start-up faults{rules} · 1 rule")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from random import Random
 from typing import Any
@@ -170,6 +170,8 @@ class FaultBook:
     def __init__(self, rng: Random) -> None:
         self._rng = rng
         self._rules: list[FaultRule] = []
+        #: The rules set at start (`--faults`), as they were then: a reset brings them back.
+        self._startup: list[FaultRule] = []
         self._next_id = 1
         #: Rules fired since start, by action (removed rules' too).
         self.fired_by_action: Counter[FaultAction] = Counter()
@@ -254,6 +256,34 @@ class FaultBook:
             self._rules.clear()
             return
         aimed = set(tokens)
-        self._rules = [
-            rule for rule in self._rules if rule.account != account and rule.token not in aimed
-        ]
+        self._rules = [rule for rule in self._rules if not _aimed_at(rule, account, aimed)]
+
+    def keep_as_startup(self) -> None:
+        """The rules set now are the start-up rules (`--faults`), which a reset restores."""
+        self._startup = [replace(rule, matched=0, fired=0) for rule in self._rules]
+
+    @property
+    def startup_count(self) -> int:
+        return len(self._startup)
+
+    def restore(self, account: str | None = None, tokens: Iterable[str] = ()) -> None:
+        """A reset: the rules go (every one, or those aimed at one account, by name or
+        by its tokens) and the start-up rules among them come back, as a reset brings
+        the fixtures back: first in the list, with their ids, their counts at zero."""
+        if account is None:
+            self._rules = [replace(rule) for rule in self._startup]
+            return
+        aimed = set(tokens)
+        self.clear(account, aimed)
+        live = {rule.id: rule for rule in self._rules}
+        back = []
+        for start in self._startup:
+            if _aimed_at(start, account, aimed):
+                back.append(replace(start))
+            elif start.id in live:  # another account's: as it is (unless it was deleted)
+                back.append(live.pop(start.id))
+        self._rules = back + list(live.values())
+
+
+def _aimed_at(rule: FaultRule, account: str, tokens: set[str]) -> bool:
+    return rule.account == account or rule.token in tokens
