@@ -2,7 +2,21 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
-try:
-    __version__ = version("altcraft-mock")
-except PackageNotFoundError:  # running from a source tree without an install
-    __version__ = "0.0.0+source"
+
+def _version() -> str:
+    """The version is written once, in pyproject.toml: an install's metadata carries it;
+    a source tree run without an install reads it there."""
+    try:
+        return version("altcraft-mock")
+    except PackageNotFoundError:
+        import tomllib
+        from pathlib import Path
+
+        pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
+        try:
+            return str(tomllib.loads(pyproject.read_text("utf-8"))["project"]["version"])
+        except (OSError, KeyError, tomllib.TOMLDecodeError):
+            return "0.0.0+unknown"
+
+
+__version__ = _version()
