@@ -8,7 +8,7 @@ ARGS   ?=
 # The suite runs on both cores (pytest-xdist); `make test JOBS=0` runs it in one process.
 JOBS   ?= 2
 
-.PHONY: run test test-fast image-test bench browser lint format openapi clean
+.PHONY: run test test-fast image-test bench browser lint format openapi dist clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (set PYTHON=...)")'
@@ -52,17 +52,23 @@ browser:
 # The walls: style (ruff), types (mypy, zero errors) and the import contracts
 # in pyproject.toml (import-linter: no cycles, no arrow running back up).
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check mockserver tests examples bench
-	$(BIN)/ruff format --check mockserver tests examples bench
+	$(BIN)/ruff check mockserver tests examples bench scripts
+	$(BIN)/ruff format --check mockserver tests examples bench scripts
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
 format: $(VENV)/.installed-test
-	$(BIN)/ruff format mockserver tests examples bench
-	$(BIN)/ruff check --fix mockserver tests examples bench
+	$(BIN)/ruff format mockserver tests examples bench scripts
+	$(BIN)/ruff check --fix mockserver tests examples bench scripts
 
 openapi: $(VENV)/.installed
 	$(BIN)/python -m mockserver openapi > openapi.json
 
+# The package as it will be published: the sdist and the wheel in dist/, checked
+# (twine check, what each archive holds), then the wheel alone in a fresh virtualenv
+# (.altcraft-mock/dist-venv) running the examples' tests; scripts/dist.py says more.
+dist: $(VENV)/.installed-test
+	$(BIN)/python scripts/dist.py
+
 clean:
-	rm -rf $(VENV) .altcraft-mock .pytest_cache .ruff_cache
+	rm -rf $(VENV) .altcraft-mock .pytest_cache .ruff_cache dist

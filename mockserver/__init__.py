@@ -6,18 +6,25 @@ from typing import Any
 
 @cache
 def package_version() -> str:
-    """The installed distribution's version (pyproject.toml is the one place it is
-    written). Read on first use: `importlib.metadata` costs ~60 ms to import, a
-    tenth of the server's start-up."""
+    """The version is written once, in pyproject.toml: an install's metadata carries
+    it; a source tree run without an install reads it there. Read on first use:
+    `importlib.metadata` costs ~60 ms to import, a tenth of the server's start-up."""
     from importlib.metadata import PackageNotFoundError, version
 
     try:
         return version("altcraft-mock")
-    except PackageNotFoundError:  # running from a source tree without an install
-        return "0.0.0+source"
+    except PackageNotFoundError:
+        import tomllib
+        from pathlib import Path
+
+        pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
+        try:
+            return str(tomllib.loads(pyproject.read_text("utf-8"))["project"]["version"])
+        except (OSError, KeyError, tomllib.TOMLDecodeError):
+            return "0.0.0+unknown"
 
 
 def __getattr__(name: str) -> Any:
-    if name == "__version__":
+    if name == "__version__":  # the customary name, for code that reads it
         return package_version()
     raise AttributeError(f"module 'mockserver' has no attribute {name!r}")
