@@ -12,7 +12,7 @@ from functools import partial
 from typing import Any
 
 from aiohttp import web
-from aiohttp.web_urldispatcher import _default_expect_handler
+from aiohttp.web_urldispatcher import SystemRoute, _default_expect_handler
 
 from mockserver.api import API_METHODS
 from mockserver.api.router import API_PREFIX, ApiMethod, ApiRouter
@@ -33,10 +33,10 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 def create_app(settings: Settings, backend: Backend | None = None) -> web.Application:
     backend = backend or Backend(settings)
-    # No aiohttp middlewares: every route's handler is wrapped once, here
-    # (`guarded`). An app with any middleware pays a layer of aiohttp's own on
-    # every request, and a status poll is mostly such fixed costs.
-    app = web.Application(client_max_size=settings.max_body_bytes)
+    # Every route's handler is wrapped once, here (`guarded`); the one middleware
+    # only catches what no route answers (aiohttp's own 404 for a CONNECT's
+    # authority-form target, which no path pattern can match).
+    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[_unrouted])
     app[SETTINGS] = settings
     app[BACKEND] = backend
     app[UPLOADS] = Uploads(settings.max_uploading_bytes)
@@ -76,6 +76,13 @@ def guarded(handler: Handler, control: bool | None = None) -> Handler:
     vendor's (False); None: the path decides (the catch-all)."""
     enveloped = functools.partial(error_envelope, handler=handler, control=control)
     return functools.partial(journal, handler=enveloped, control=control)
+
+
+@web.middleware
+async def _unrouted(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if isinstance(request.match_info.route, SystemRoute):
+        return await guarded(handler)(request)
+    return await handler(request)
 
 
 def openapi_document(backend: Backend) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from mockserver.control.faults import endpoints as faults
 from mockserver.control.journal import endpoints as journal
 from mockserver.control.metrics import endpoints as metrics
 from mockserver.control.routes import ControlRoute
+from mockserver.errors import MethodNotAllowed
 
 CONTROL_ROUTES: tuple[ControlRoute, ...] = (
     *health.ROUTES,
@@ -52,4 +53,5 @@ def add_control_routes(app: web.Application, wrap: Callable[[Handler], Handler])
 
 
 async def _not_allowed(methods: frozenset[str], request: web.Request) -> web.StreamResponse:
-    raise web.HTTPMethodNotAllowed(request.method, methods)
+    use = " or ".join(sorted(methods))
+    raise MethodNotAllowed(f"method: {request.method} is not allowed on {request.path}, use {use}")

@@ -505,14 +505,19 @@ async def test_control_answers_are_json_with_real_statuses(api):
 
 
 @pytest.mark.parametrize(
-    ("http_method", "path"),
-    [("POST", "/_mock/health"), ("DELETE", "/_mock/profiles"), ("PUT", "/_mock/reset")],
+    ("http_method", "path", "allowed"),
+    [
+        ("POST", "/_mock/health", "GET"),
+        ("DELETE", "/_mock/profiles", "GET"),
+        ("PUT", "/_mock/reset", "POST"),
+        ("PATCH", "/_mock/faults", "DELETE or GET or POST"),
+    ],
 )
-async def test_another_method_on_a_control_path_is_a_405_envelope(api, http_method, path):
+async def test_another_method_on_a_control_path_is_a_405_envelope(api, http_method, path, allowed):
     answer = await api.control(http_method, path, json={})
     assert answer.status == 405
     assert answer.body == {
         "error": 405,
         "error_text": "Method not allowed",
-        "error_debug": "method: Method Not Allowed",
+        "error_debug": f"method: {http_method} is not allowed on {path}, use {allowed}",
     }
