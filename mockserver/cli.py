@@ -14,8 +14,6 @@ import logging
 import signal
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -26,7 +24,7 @@ from mockserver.app import create_app
 from mockserver.backend import Backend
 from mockserver.config import ConfigError, EventLoop, Settings, add_arguments, load_settings
 from mockserver.control.faults.startup import FaultFileError
-from mockserver.drift import command as drift
+from mockserver.drift import arguments as drift_arguments
 from mockserver.http.protocol import EnvelopeAppRunner
 from mockserver.keys import UPLOADS
 from mockserver.logs import ACCESS_LOG_FORMAT, configure_logging
@@ -72,7 +70,7 @@ def _parser() -> argparse.ArgumentParser:
         help="rebuild a store the server refused to load (keeps a copy of its files first)",
     )
     fixer.add_argument("--db", required=True, help="the store file (as given to serve --db)")
-    drift.add_arguments_to(
+    drift_arguments.add_arguments_to(
         commands.add_parser("drift", help="compare the mock with the real service, side by side")
     )
     return parser
@@ -89,6 +87,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "repair":
         return _repair(Path(args.db))
     if args.command == "drift":
+        from mockserver.drift import command as drift  # ~35 ms of imports `serve` never needs
+
         return drift.run(args)
     return _check_fixtures(args.paths)
 
@@ -208,6 +208,9 @@ def _healthcheck(url: str | None, port: int | None, wait: float) -> int:
 
 
 def _health_problem(url: str) -> str | None:
+    import urllib.error  # only the healthcheck speaks HTTP as a client (~20 ms to import)
+    import urllib.request
+
     try:
         with urllib.request.urlopen(url, timeout=2) as answer:
             body = json.loads(answer.read())

@@ -20,13 +20,15 @@ import logging
 import re
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import regex
 from mongoquery import Query, QueryError
 
 from mockserver.domain.profiles import Profile, query_view
 from mockserver.domain.values import ValueProblem
+
+if TYPE_CHECKING:
+    import regex
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +86,7 @@ def check_pattern(pattern: str, where: str, body: str | None = None, flags: str 
         body = pattern
     try:
         _compiled(body, flags)
-    except (regex.error, ValueError, OverflowError):
+    except (ValueError, OverflowError):
         try:  # Python's own wording, which names the problem more plainly
             re.compile(body, _re_flags(flags))
         except (re.error, ValueError, OverflowError) as exc:
@@ -105,10 +107,17 @@ def _split(pattern: str) -> tuple[str, str]:
 
 @functools.lru_cache(maxsize=256)
 def _compiled(body: str, flags: str) -> regex.Pattern[str]:
+    """The pattern compiled by `regex`; ValueError when it does not compile.
+    `regex` is imported on the first pattern (~15 ms of start-up otherwise)."""
+    import regex
+
     options = 0
     for flag in flags:
         options |= getattr(regex, flag.upper())
-    return regex.compile(body, options)
+    try:
+        return regex.compile(body, options)
+    except regex.error as exc:
+        raise ValueError(str(exc)) from None
 
 
 def _re_flags(flags: str) -> int:
@@ -183,7 +192,7 @@ class RegexBudget:
         except TimeoutError:
             self._warn(pattern)
             return False
-        except (regex.error, ValueError, OverflowError):
+        except (ValueError, OverflowError):
             return False
         finally:
             self.left -= time.perf_counter() - started
