@@ -14,12 +14,16 @@ it, the cycle is garbage the collector no longer sees. So when what is frozen
 has doubled since the last full pass, everything is unfrozen, collected and
 frozen again: the cost stays proportional to the growth, and frozen garbage
 never outgrows what was live at the last pass (bench/README.md has the figures
-behind these choices).
+behind these choices). A pass that falls due while requests keep committing
+waits for a moment without commits (at most MAX_DEFERRAL_SECONDS), so a status
+poll answered during a burst of imports does not wait for it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import time
 
 #: Allocations between two young collections (CPython's default is 700): an
 #: import allocates a few objects per item, so the default collects every
@@ -40,6 +44,12 @@ FULL_PASS_MIN_OBJECTS = 500_000
 RECOUNT_SHARE = 16
 #: A reset that dropped at least this many documents reclaims them at once.
 RELEASE_MIN_DOCUMENTS = 10_000
+#: A full pass that falls due while the server works waits until no commit has
+#: come for this long: it pauses every request for the time it walks the heap
+#: (~0.1 s per 100,000 profiles), so it runs between bursts, not in one.
+IDLE_SECONDS = 0.5
+#: ... but no longer than this while commits keep coming.
+MAX_DEFERRAL_SECONDS = 30.0
 
 
 class _Passes:
@@ -54,6 +64,9 @@ class _Passes:
     #: estimate has grown by a share of the heap: a store that stopped growing
     #: just under the threshold would otherwise be walked at every commit.
     recount_at = 0
+    #: When a due pass began to wait for an idle moment (None: none is due).
+    due_since: float | None = None
+    idle_timer: asyncio.TimerHandle | None = None
 
 
 def tune_for_server() -> None:
@@ -81,9 +94,29 @@ def settle() -> None:
         # the estimate has grown this much, the walk is a small share of it.
         _Passes.frozen = gc.get_freeze_count()
         if _pass_due(_Passes.frozen):
-            _full_pass()
+            _pass_when_idle()
         else:
             _Passes.recount_at = _Passes.frozen + _Passes.frozen // RECOUNT_SHARE
+    elif _Passes.due_since is not None:
+        _pass_when_idle()  # a commit: the idle moment is later
+
+
+def _pass_when_idle() -> None:
+    """Run the due full pass once no commit has come for IDLE_SECONDS (at once
+    outside an event loop, or when it has waited MAX_DEFERRAL_SECONDS)."""
+    now = time.monotonic()
+    if _Passes.due_since is None:
+        _Passes.due_since = now
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        loop = None
+    if loop is None or now - _Passes.due_since >= MAX_DEFERRAL_SECONDS:
+        _full_pass()
+        return
+    if _Passes.idle_timer is not None:
+        _Passes.idle_timer.cancel()
+    _Passes.idle_timer = loop.call_later(IDLE_SECONDS, _full_pass)
 
 
 def _pass_due(frozen: int) -> bool:
@@ -100,6 +133,9 @@ def release(documents: int) -> None:
 
 
 def _full_pass() -> None:
+    if _Passes.idle_timer is not None:
+        _Passes.idle_timer.cancel()
+    _Passes.due_since = _Passes.idle_timer = None
     gc.unfreeze()
     gc.collect()
     gc.freeze()

@@ -130,3 +130,39 @@ def test_a_store_that_stopped_growing_is_not_counted_at_every_commit():
         [sys.executable, "-c", STEADY], capture_output=True, text=True, check=True, timeout=120
     ).stdout.split()
     assert int(out[0]) < 40, out
+
+
+IDLE_PASS = textwrap.dedent(
+    """
+    import asyncio
+    from mockserver import gc_tuning as heap
+
+    heap.FULL_PASS_MIN_OBJECTS = 50_000
+    heap.IDLE_SECONDS = 0.05
+
+    async def main():
+        heap.tune_for_server()
+        kept = []
+        passes = []
+        real_pass = heap._full_pass
+        heap._full_pass = lambda: passes.append(1) or real_pass()
+        for commit in range(40):  # a burst of commits: the pass falls due, and waits
+            kept.extend({"id": n, "data": [n]} for n in range(5_000))
+            heap.settle()
+        during = len(passes)
+        waiting = heap._Passes.due_since is not None
+        await asyncio.sleep(0.2)  # no commit for longer than IDLE_SECONDS
+        print(during, waiting, len(passes), heap._Passes.due_since is None)
+
+    asyncio.run(main())
+    """
+)
+
+
+def test_a_due_full_pass_waits_for_a_moment_without_commits():
+    """Under an event loop a full pass does not pause the burst that made it due:
+    it runs once no commit has come for IDLE_SECONDS."""
+    out = subprocess.run(
+        [sys.executable, "-c", IDLE_PASS], capture_output=True, text=True, check=True, timeout=120
+    ).stdout.split()
+    assert out == ["0", "True", "1", "True"]
