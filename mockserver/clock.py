@@ -70,8 +70,8 @@ class VirtualClock:
         """Move forward; ValueError when `seconds` is negative or leads past year 9999."""
         if not seconds >= 0:  # NaN too
             raise ValueError(f"must be at least 0 (the clock never goes backwards), got {seconds}")
-        elapsed = self._elapsed + round(seconds * MICROSECONDS)
         try:
+            elapsed = self._elapsed + round(seconds * MICROSECONDS)
             self.start + timedelta(microseconds=elapsed)
         except OverflowError:
             past = f"{seconds} seconds from {iso(self.now())} is past year 9999"
@@ -126,7 +126,10 @@ def parse_instant(text: str) -> datetime:
 
 
 #: One part of a duration: a number and its unit (`1.5s`, `250ms`, `2m`, `1h`, `1d`).
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?|\.\d+)(ms|s|m|h|d)")
+#: A bare number of seconds as text, ASCII digits only (`float` would also take
+#: `1_000`, other scripts' digits and spaces).
+_BARE_SECONDS = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:e[+-]?[0-9]+)?")
+_DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?|\.[0-9]+)(ms|s|m|h|d)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
 
@@ -140,15 +143,15 @@ def parse_duration(value: object) -> float:
         text = value.strip().lower()
         if text.startswith("-"):
             raise ValueError(f"must be at least 0 (the clock never goes backwards), got {value!r}")
-        try:
+        if _BARE_SECONDS.fullmatch(text):
             seconds = float(text)
-        except ValueError:
+        else:
             parts = _DURATION_PART.findall(text)
             if not text or "".join(n + u for n, u in parts) != text:
                 raise ValueError(
                     "expected a duration such as '90s', '1.5s', '250ms', '2m', '1h' or '1h30m',"
                     f" got {value!r}"
-                ) from None
+                )
             seconds = sum(float(number) * _UNIT_SECONDS[unit] for number, unit in parts)
     else:
         seconds = float(value)

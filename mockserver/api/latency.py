@@ -25,7 +25,7 @@ from typing import Any
 #: The bound a fault rule's `delay_ms` has (schemas/control/fault.json): ten minutes.
 MAX_DELAY_MS = 600_000.0
 
-_BOUND = r"(\d+(?:\.\d+)?)\s*(ms|s)?"
+_BOUND = r"([0-9]+(?:\.[0-9]+)?)\s*(ms|s)?"
 _DELAY = re.compile(rf"{_BOUND}(?:\s*-\s*{_BOUND})?")
 _MS_PER = {"ms": 1.0, "s": 1000.0}
 

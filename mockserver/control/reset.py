@@ -11,6 +11,8 @@ from mockserver.http.answers import json_response
 from mockserver.keys import BACKEND
 
 #: What a reset returns to the fixtures, when the request names no scopes.
+#: Scopes of the whole server, which a reset of one account does not touch.
+SERVER_SCOPES = ("progression", "clock")
 RESET_SCOPES = ("data", "journal", "faults", "progression", "clock")
 
 
@@ -27,6 +29,10 @@ async def reset(request: web.Request) -> web.Response:
     if account is not None and account not in backend.accounts.catalog.accounts:
         raise InvalidRequest(f"account: no account {account!r}")
     scopes = body.get("scopes", RESET_SCOPES)
+    if account is not None:
+        # The clock and the progression overrides are the server's, not an
+        # account's: a reset of one account leaves them, and says so.
+        scopes = [scope for scope in scopes if scope not in SERVER_SCOPES]
     backend.reset(scopes, account)
     # A reset is the mock's own change, not data a client had acknowledged:
     # answering before the disk write keeps a per-test reset under a

@@ -74,16 +74,17 @@ def run(args: argparse.Namespace) -> int:
         message = f"altcraft-mock drift: {exc}"
         print(redact(message), file=sys.stderr)
         if args.json:
-            print(redact(json.dumps(json_failure(str(exc), real_url), ensure_ascii=False)))
+            failure = redact.json_values(json_failure(str(exc), real_url))
+            print(json.dumps(failure, ensure_ascii=False))
         return 2
     except Exception as exc:  # a bug: its traceback, with the token masked like the rest
         print(redact(traceback.format_exc()), file=sys.stderr, end="")
         if args.json:
-            failure = json_failure(f"unexpected failure: {exc!r}", real_url)
-            print(redact(json.dumps(failure, ensure_ascii=False)))
+            failure = redact.json_values(json_failure(f"unexpected failure: {exc!r}", real_url))
+            print(json.dumps(failure, ensure_ascii=False))
         return 2
     if args.json:
-        print(redact(json.dumps(json_report(report), indent=2, ensure_ascii=False)))
+        print(json.dumps(redact.json_values(json_report(report)), indent=2, ensure_ascii=False))
     else:
         print(redact(text_report(report)))
     return report.exit_status

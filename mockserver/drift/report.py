@@ -11,7 +11,9 @@ Tokens are never shown: everything this module writes goes through a
 
 from __future__ import annotations
 
+import functools
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,18 +27,41 @@ SIDE_CHARS = 48  # a side's summary in the table, at most
 
 
 class Redactor:
-    """Replaces every secret, wherever it appears in a text, by its masked form."""
+    """Replaces every secret in a text by its masked form, where it stands as a
+    word of its own (a short token such as `x` must not eat the `x` of
+    `error_text`); `json_values` masks a JSON document's strings, never its keys."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
         found = {secret for secret in secrets if secret.strip()}
         # The JSON-escaped form too (a token with a quote or a backslash in it).
         escaped = {json.dumps(secret)[1:-1] for secret in found}
-        self._secrets = sorted(found | escaped, key=len, reverse=True)
+        ordered = sorted(found | escaped, key=len, reverse=True)
+        self._patterns = [
+            (
+                re.compile(rf"(?<![A-Za-z0-9_]){re.escape(secret)}(?![A-Za-z0-9_])"),
+                mask_token(secret),
+            )
+            for secret in ordered
+        ]
 
     def __call__(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, mask_token(secret))
+        for pattern, masked in self._patterns:
+            # A function, not a replacement string: the masked form is taken as it is.
+            text = pattern.sub(functools.partial(_constant, masked), text)
         return text
+
+    def json_values(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self(value)
+        if isinstance(value, dict):
+            return {key: self.json_values(entry) for key, entry in value.items()}
+        if isinstance(value, list):
+            return [self.json_values(entry) for entry in value]
+        return value
+
+
+def _constant(text: str, _match: re.Match[str]) -> str:
+    return text
 
 
 @dataclass(frozen=True, slots=True)

@@ -213,3 +213,12 @@ async def test_health_shows_the_clock(make_api):
         "start": START,
     }
     assert health["settings"]["clock"] == "virtual"
+
+
+@pytest.mark.parametrize("advance", ["1e303", "1_000", "٣s", "inf"])
+async def test_an_advance_the_clock_cannot_take_is_a_400_naming_it(make_api, advance):
+    api = await make_api(clock="virtual")
+    answer = await api.control("POST", "/_mock/clock", json={"advance": advance})
+    assert answer.status == 400, answer.body
+    assert answer.body["error_debug"].startswith("advance: ")
+    assert (await api.control("GET", "/_mock/clock")).body["now"] == "2026-01-01T00:00:00.000000Z"

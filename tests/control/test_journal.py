@@ -544,3 +544,12 @@ async def test_the_path_filter_finds_percent_encoded_paths_too(api):
         "/api/v1.1/data%62ases/list",
         "/api/v1.1/databases%2Flist",
     ]
+
+
+async def test_waiting_for_more_requests_than_the_journal_keeps_is_a_409_at_once(make_api):
+    api = await make_api(journal_size=3)
+    answer = await api.control("GET", "/_mock/requests?wait=4&timeout=30")
+    assert answer.status == 409
+    assert answer.body["error_debug"] == (
+        "wait: 4 requests can never be in the journal at once: it keeps the last 3 (--journal-size)"
+    )

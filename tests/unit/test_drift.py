@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from mockserver.config import DEFAULT_MAX_BODY_BYTES
+from mockserver.control.journal.masking import mask_token
 from mockserver.drift.account import ACCOUNT_NAME, Workflow, fixture_document, resolve_ids
 from mockserver.drift.command import UsageError, base_url, mock_settings
 from mockserver.drift.compare import (
@@ -476,3 +477,18 @@ def test_an_unexpected_failure_shows_its_traceback_with_the_token_masked(monkeyp
         json.loads(out)["failure"]
         == "unexpected failure: ValueError('something went wrong near s3cr…')"
     )
+
+
+def test_a_short_token_is_masked_where_it_stands_alone_never_inside_names():
+    redact = Redactor(["x"])
+    assert redact('{"error_text": "x", "next_from_id": 1} token=x&') == (
+        '{"error_text": "'
+        + mask_token("x")
+        + '", "next_from_id": 1} token='
+        + mask_token("x")
+        + "&"
+    )
+    assert redact.json_values({"error_text": "x", "x": ["x", 1]}) == {
+        "error_text": mask_token("x"),
+        "x": [mask_token("x"), 1],
+    }

@@ -24,7 +24,7 @@ from mockserver.control.common import (
 )
 from mockserver.control.journal.model import JournalFilter
 from mockserver.control.routes import ControlRoute, QueryParam
-from mockserver.errors import InvalidRequest
+from mockserver.errors import Conflict, InvalidRequest
 from mockserver.http.answers import json_response
 from mockserver.http.paths import normalize_path
 from mockserver.keys import BACKEND
@@ -84,6 +84,11 @@ async def list_requests(request: web.Request) -> web.Response:
     if count is None and timeout is not None:
         raise InvalidRequest("timeout: only with wait=N (the number of requests to wait for)")
     answer: dict[str, object] = {}
+    if count is not None and count > journal.capacity:
+        raise Conflict(
+            f"wait: {count} requests can never be in the journal at once: it keeps "
+            f"the last {journal.capacity} (--journal-size)"
+        )
     if count is not None:
         reached = await journal.wait_for(where, count, timeout or DEFAULT_WAIT_SECONDS)
         answer["timed_out"] = not reached
