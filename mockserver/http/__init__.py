@@ -1,2 +1,3 @@
 """The HTTP plumbing both APIs share: body reading, JSON parsing, answers, paths,
-the error envelope and access middlewares, and aiohttp's own error answers."""
+the error envelope and the access checks around every handler, and aiohttp's own
+error answers."""

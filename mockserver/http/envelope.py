@@ -1,5 +1,5 @@
-"""The error envelope middleware: every failure becomes the vendor envelope, access
-refusals included.
+"""The error envelope around every handler (app.py wraps each route's once): every
+failure becomes the vendor envelope, access refusals included.
 
 DESIGN "The flow of one import": any AltcraftError, aiohttp's own HTTP errors
 (404, 405, 413) and unexpected exceptions are answered in the envelope; nothing
