@@ -590,14 +590,30 @@ def markdown(figures: list[Figure]) -> str:
     return "\n".join(rows) + "\n"
 
 
+#: `BENCH_ONLY=mixed,reset make bench`: only these scenarios (names as below), for
+#: looking at one figure again; the results files are then left as they were.
+ONLY = {name.strip() for name in os.environ.get("BENCH_ONLY", "").split(",") if name.strip()}
+SCENARIOS = ("start_up", "big_posts", "big_imports", "growing_store", "polling", "reset", "mixed")
+
+
+def chosen(name: str) -> bool:
+    return not ONLY or name in ONLY
+
+
 async def main() -> int:
+    unknown = ONLY - set(SCENARIOS)
+    if unknown:
+        print(f"BENCH_ONLY: no scenario {sorted(unknown)}; one of {', '.join(SCENARIOS)}")
+        return 2
     RESULTS.mkdir(exist_ok=True)
     started = time.perf_counter()
     base = baseline_server().start()
     base_started = time.perf_counter() - started
     await asyncio.sleep(0.5)
     base_rss = rss_bytes(base.process.pid if base.process else None)
-    figures: list[Figure] = await start_up(base_started, base_rss)
+    figures: list[Figure] = []
+    if chosen("start_up"):
+        figures += await start_up(base_started, base_rss)
     try:
         timeout = aiohttp.ClientTimeout(total=600)
         connector = aiohttp.TCPConnector(limit=0)
@@ -605,14 +621,20 @@ async def main() -> int:
             with tempfile.TemporaryDirectory() as tmp_name:
                 tmp = Path(tmp_name)
                 for scenario in (big_posts, big_imports, growing_store):
-                    figures += await scenario(session, base, tmp)
-                    print(table(figures), "\n", flush=True)
-            figures += await status_polling(session, base)
-            figures += await reset_latency(session, base)
-            figures += await mixed(session, base)
+                    if chosen(scenario.__name__):
+                        figures += await scenario(session, base, tmp)
+                        print(table(figures), "\n", flush=True)
+            if chosen("polling"):
+                figures += await status_polling(session, base)
+            if chosen("reset"):
+                figures += await reset_latency(session, base)
+            if chosen("mixed"):
+                figures += await mixed(session, base)
     finally:
         base.stop()
     print(table(figures))
+    if ONLY:
+        return 0
     report = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": {
