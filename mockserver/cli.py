@@ -47,7 +47,10 @@ class _VersionAction(argparse.Action):
         parser.exit()
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(words: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The command line's parser; `words`: the arguments it will read (with
+    `drift ... --json`, even a refusal of them prints the JSON failure)."""
+    json_drift = words[:1] == ["drift"] and "--json" in words
     parser = argparse.ArgumentParser(
         prog="altcraft-mock",
         description="Local emulator of the Altcraft batch profile-import API.",
@@ -70,14 +73,19 @@ def _parser() -> argparse.ArgumentParser:
         help="rebuild a store the server refused to load (keeps a copy of its files first)",
     )
     fixer.add_argument("--db", required=True, help="the store file (as given to serve --db)")
-    drift_arguments.add_arguments_to(
-        commands.add_parser("drift", help="compare the mock with the real service, side by side")
+    drift = commands.add_parser(
+        "drift", help="compare the mock with the real service, side by side"
     )
+    drift_arguments.add_arguments_to(drift)
+    if json_drift:
+        # The drift parser refuses bad values; the top parser, words it does not know.
+        parser.error = drift_arguments.refuse_as_json(drift, words)  # type: ignore[method-assign,assignment]
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    args = _parser(words).parse_args(words)
     if args.command == "serve":
         return _serve_command(vars(args))
     if args.command == "healthcheck":

@@ -4,6 +4,10 @@ start, so they live apart from the command itself (imported only when it runs)."
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 from mockserver.drift.probes import probe_table
 
@@ -100,3 +104,28 @@ def _positive_float(text: str) -> float:
     if not 0 < value < float("inf"):
         raise argparse.ArgumentTypeError(f"must be a finite number above 0, got {text}")
     return value
+
+
+def refuse_as_json(
+    drift: argparse.ArgumentParser, words: Sequence[str]
+) -> Callable[[str], NoReturn]:
+    """With `--json`, arguments argparse refuses still print the JSON failure
+    (the report's one shape, exit status 2) on stdout, beside its usage line on
+    stderr. Words argparse did not recognise are not echoed there: one may be a
+    token given under a mistyped flag."""
+    real = next((w.partition("=")[2] for w in words if w.startswith("--real=")), None)
+    if real is None and "--real" in words[:-1]:
+        real = words[list(words).index("--real") + 1]
+
+    def refuse(message: str) -> NoReturn:
+        from mockserver.drift.report import json_failure
+
+        shown = message
+        if message.startswith("unrecognized arguments"):
+            shown = "unrecognized arguments (see the usage line on stderr)"
+        print(json.dumps(json_failure(f"usage: {shown}", real), ensure_ascii=False))
+        drift.print_usage(sys.stderr)
+        drift.exit(2, f"{drift.prog}: error: {message}\n")
+
+    drift.error = refuse  # type: ignore[method-assign]
+    return refuse

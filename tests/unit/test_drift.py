@@ -492,3 +492,27 @@ def test_a_short_token_is_masked_where_it_stands_alone_never_inside_names():
         "error_text": mask_token("x"),
         "x": [mask_token("x"), 1],
     }
+
+
+@pytest.mark.parametrize(
+    ("extra", "failure"),
+    [
+        (["--timeout", "0"], "usage: argument --timeout: must be a finite number above 0, got 0"),
+        (["--db-id", "abc"], "usage: argument --db-id: expected a whole number, got 'abc'"),
+        (["--tokn", "SECRET-9"], "usage: unrecognized arguments (see the usage line on stderr)"),
+    ],
+)
+def test_with_json_refused_arguments_still_print_the_json_failure(capsys, extra, failure):
+    from mockserver.cli import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(["drift", "--real", "http://127.0.0.1:9", "--token", "tok-12345", "--json", *extra])
+    assert exited.value.code == 2
+    out, err = capsys.readouterr()
+    assert json.loads(out) == {
+        "format": REPORT_FORMAT,
+        "real": "http://127.0.0.1:9",
+        "failure": failure,
+        "exit_status": 2,
+    }
+    assert "SECRET-9" not in out and "error:" in err
