@@ -162,13 +162,8 @@ class ControlClient:
     ) -> list[dict[str, Any]]:
         """Journal entries, oldest first (`method` is the vendor method name)."""
         query = {
+            **_journal_filters(path, method, account, token, error, since),
             "before": before,
-            "path": path,
-            "method": method,
-            "account": account,
-            "token": token,
-            "error": error,
-            "since": since,
             "limit": limit,
         }
         return self._call("GET", "/_mock/requests", query=self._scope(query))["requests"]
@@ -188,15 +183,7 @@ class ControlClient:
         """Wait on the server until the journal holds `count` requests matching the
         filters (as `requests()` takes them) and return them; RequestsWaitTimeout
         after `timeout` seconds. For code under test that sends in the background."""
-        query = {
-            "path": path,
-            "method": method,
-            "account": account,
-            "token": token,
-            "error": error,
-            "since": since,
-        }
-        query = self._scope(query)
+        query = self._scope(_journal_filters(path, method, account, token, error, since))
         deadline = time.monotonic() + timeout
         while True:
             left = max(0.0, deadline - time.monotonic())
@@ -558,3 +545,22 @@ def _remove_files(paths: list[Path]) -> None:
     for path in paths:
         path.unlink(missing_ok=True)
     paths.clear()
+
+
+def _journal_filters(
+    path: str | None,
+    method: str | None,
+    account: str | None,
+    token: str | None,
+    error: int | None,
+    since: int | str | None,
+) -> dict[str, Any]:
+    """The journal's filters as `GET /_mock/requests` takes them (None: not given)."""
+    return {
+        "path": path,
+        "method": method,
+        "account": account,
+        "token": token,
+        "error": error,
+        "since": since,
+    }
