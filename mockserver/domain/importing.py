@@ -13,6 +13,7 @@ from typing import Any
 
 from mockserver.domain.catalog import Account, Database, GeoEntry
 from mockserver.domain.items import (
+    AttachmentSummary,
     ImportOptions,
     ItemContext,
     ItemFailure,
@@ -132,39 +133,99 @@ class ImportJob:
         return "" if self.single else f"data[{index}]"
 
 
-@dataclass(frozen=True, slots=True)
+#: What an engaged item carried of its own (content, custom_data, attach), when
+#: that is not what the request shared.
+ItemExtras = tuple[Any, Any, tuple[AttachmentSummary, ...]]
+
+
+@dataclass(slots=True)
 class SliceResult:
-    outcomes: list[ItemOutcome]
-    engaged: list[tuple[Imported, PreparedItem]]
+    """What a slice did, as columns (no object per imported item).
+
+    `profile_ids[i]` is the profile item `start + i` was imported to, None where
+    it failed; `failures` holds those items' entries by offset. `created[i]`
+    says whether that profile was new. `extras` holds, by offset, the content,
+    custom_data and attach of the imported items that carried their own.
+    """
+
+    profile_ids: list[str | None] = field(default_factory=list)
+    created: list[bool] = field(default_factory=list)
+    failures: dict[int, ItemFailure] = field(default_factory=dict)
+    extras: dict[int, ItemExtras] = field(default_factory=dict)
+
+    def add(self, outcome: ItemOutcome, item: PreparedItem | None, shared: ImportOptions) -> None:
+        """One item's outcome, in order (the general path)."""
+        if type(outcome) is Imported:
+            offset = len(self.profile_ids)
+            self.profile_ids.append(outcome.profile_id)
+            self.created.append(outcome.created)
+            if item is not None and not (
+                item.content is shared.content
+                and item.custom_data is shared.custom_data
+                and item.attach is shared.attach
+            ):
+                self.extras[offset] = (item.content, item.custom_data, item.attach)
+        else:
+            assert isinstance(outcome, ItemFailure)
+            self.failures[len(self.profile_ids)] = outcome
+            self.profile_ids.append(None)
+            self.created.append(False)
+
+    def results(self) -> list[CompactResult]:
+        """Each item's result as a task keeps it (`compact_result`), in order."""
+        if not self.failures:
+            return list(self.profile_ids)  # type: ignore[arg-type]
+        failures = self.failures
+        return [
+            failures[offset].to_result() if profile_id is None else profile_id
+            for offset, profile_id in enumerate(self.profile_ids)
+        ]
+
+    def outcomes(self) -> list[ItemOutcome]:
+        """Each item's outcome, in order (the synchronous methods answer them)."""
+        failures = self.failures
+        return [
+            failures[offset] if profile_id is None else Imported(profile_id, created)
+            for offset, (profile_id, created) in enumerate(
+                zip(self.profile_ids, self.created, strict=True)
+            )
+        ]
 
 
-def run_slice(
+def run_general_slice(
     job: ImportJob,
     start: int,
     stop: int,
     book: ProfileBook,
     veto: ItemVeto | None = None,
 ) -> SliceResult:
-    """Import items [start, stop) of a job; one outcome per item, in order."""
-    ctx = job.context()
-    db_id = job.database.db_id
-    matches = query_matches(book, db_id, job.options.custom_request)
-    outcomes: list[ItemOutcome] = []
-    engaged: list[tuple[Imported, PreparedItem]] = []
+    """The reference path: each item prepared, matched and merged on its own."""
+    matches = query_matches(book, job.database.db_id, job.options.custom_request)
+    result = SliceResult()
     for index in range(start, stop):
-        prepared = prepare_item(job.items[index], job.where(index), ctx)
-        if isinstance(prepared, PreparedItem) and veto is not None:
-            prepared = veto(prepared) or prepared
-        if isinstance(prepared, ItemFailure):
-            outcomes.append(prepared)
-            continue
-        outcome = import_prepared(
-            prepared, book, db_id, matches, existing_only=job.options.existing_only
-        )
-        outcomes.append(outcome)
-        if isinstance(outcome, Imported):
-            engaged.append((outcome, prepared))
-    return SliceResult(outcomes, engaged)
+        run_item(job, index, book, matches, result, veto)
+    return result
+
+
+def run_item(
+    job: ImportJob,
+    index: int,
+    book: ProfileBook,
+    matches: QueryMatches | None,
+    result: SliceResult,
+    veto: ItemVeto | None = None,
+) -> None:
+    """Import one item of a job by the general rules; its outcome goes to `result`."""
+    prepared = prepare_item(job.items[index], job.where(index), job.context())
+    if isinstance(prepared, PreparedItem) and veto is not None:
+        prepared = veto(prepared) or prepared
+    if isinstance(prepared, ItemFailure):
+        result.add(prepared, None, job.options)
+        return
+    outcome = import_prepared(
+        prepared, book, job.database.db_id, matches, existing_only=job.options.existing_only
+    )
+    result.add(outcome, prepared, job.options)
 
 
 def single_outcome(outcome: ItemOutcome) -> Imported:

@@ -22,15 +22,18 @@ from mockserver.domain.catalog import Account, Database, FieldType, GeoEntry
 from mockserver.domain.matching import MatchingMode, MatchKey
 from mockserver.domain.values import (
     ValueProblem,
+    canonical_phones_column,
     check_birth_date,
     check_ip,
     check_typed,
     describe,
+    emails_column,
     json_type,
     normalize_email,
     normalize_phone,
     normalize_phones,
     quote,
+    strings_column,
 )
 
 #: SPEC §3: the system fields; every other key is a custom field of the database.
@@ -192,9 +195,12 @@ class ItemContext:
     #: item that carries neither can take them without a check of its own.
     #: Not every method's schema declares them (`profiles/import_batch`).
     shared_extras_valid: bool = field(init=False, repr=False, compare=False)
+    #: The same rules for a whole column of a batch's values (domain/batch.py).
+    columns: Mapping[str, ColumnRule | str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "rules", _field_rules(self.database))
+        object.__setattr__(self, "columns", _column_rules(self.rules))
         extras = (self.options.content, self.options.custom_data)
         valid = all(value is None or isinstance(value, dict) for value in extras)
         object.__setattr__(self, "shared_extras_valid", valid)
@@ -217,6 +223,64 @@ def _field_rules(database: Database) -> dict[str, FieldRule | str]:
     rules[SEX_FIELD] = _sex
     rules["_bdate"] = check_birth_date
     return rules
+
+
+#: Checks a whole column of one field's values and returns their stored forms, exactly
+#: what the field's rule returns for each, or None when some value is not of the
+#: common form (then each value goes through the field's rule).
+ColumnRule = Callable[[list[Any]], list[Any] | None]
+#: Column-table marker: an item carrying this field is imported by the general path.
+GENERAL = "general"
+
+
+def _column_rules(rules: Mapping[str, FieldRule | str]) -> dict[str, ColumnRule | str]:
+    """The column form of each field rule that has one; a field without one (`_sex`,
+    `_bdate`, dates, tags...) is checked value by value with its own rule."""
+    columns: dict[str, ColumnRule | str] = {}
+    for name, rule in rules.items():
+        column: ColumnRule | str | None = None
+        if rule is IGNORED:
+            column = IGNORED
+        elif rule is SUBSCRIPTIONS or rule is _phone_or_none:
+            column = GENERAL  # checked against the resources / merged into `phones`
+        elif rule is _system_string:
+            column = strings_column
+        elif rule is _email_or_none:
+            column = emails_column
+        elif rule is _phones_or_empty:
+            column = _phones_column
+        elif isinstance(rule, partial) and rule.func is _typed_rule:
+            column = _TYPED_COLUMNS.get(rule.args[0])
+        if column is not None:
+            columns[name] = column
+    return columns
+
+
+def _phones_column(values: list[Any]) -> list[list[str]] | None:
+    """`phones` given as one phone in its stored form (the reference page's shape)."""
+    phones = canonical_phones_column(values)
+    return None if phones is None else [[phone] for phone in phones]
+
+
+def _types_column(*types: type) -> ColumnRule:
+    """Values of these types (or null) are stored as given (`check_typed`)."""
+    allowed = frozenset({*types, type(None)})
+
+    def column(values: list[Any]) -> list[Any] | None:
+        return values if set(map(type, values)) <= allowed else None
+
+    return column
+
+
+#: Declared custom-field types whose values are stored as given once their type is
+#: right (`type(True)` is bool, never int: a boolean is no integer, as `check_typed` says).
+_TYPED_COLUMNS: Mapping[FieldType, ColumnRule] = {
+    FieldType.STRING: _types_column(str),
+    FieldType.INT: _types_column(int),
+    FieldType.FLOAT: _types_column(int, float),
+    FieldType.BOOL: _types_column(bool),
+    FieldType.JSON: lambda values: values,
+}
 
 
 def _typed_rule(field_type: FieldType, value: Any, where: str) -> Any:

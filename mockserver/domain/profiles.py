@@ -8,7 +8,8 @@ scans every profile per item.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from typing import Any, Protocol
 
 from mockserver.domain.matching import MatchingMode, MatchKey
@@ -19,10 +20,36 @@ from mockserver.domain.values import email_key, phone_key
 Profile = Mapping[str, Any]
 
 
+#: An index map: a normalised key -> the id of the one profile holding it, or the
+#: ids of several.
+IdMap = Mapping[Hashable, str | AbstractSet[str]]
+
+
+class KeyMaps(Protocol):
+    """One database's match keys (`email_key`, `phone_key` forms) and who holds them:
+    the profiles' own emails and phones, and their subscriptions' addresses."""
+
+    @property
+    def emails(self) -> IdMap: ...
+
+    @property
+    def sub_emails(self) -> IdMap: ...
+
+    @property
+    def phones(self) -> IdMap: ...
+
+    @property
+    def sub_phones(self) -> IdMap: ...
+
+
 class ProfileBook(Protocol):
     """One account's profiles, as the import rules need them."""
 
     def get(self, profile_id: str) -> Profile | None: ...
+
+    def key_maps(self, db_id: int) -> KeyMaps:
+        """The database's index maps, live: a write shows in them at once."""
+        ...
 
     def ids_by_email(
         self, db_id: int, key: str, *, profile: bool, subscriptions: bool

@@ -91,6 +91,56 @@ def normalize_phones(value: Any, where: str = "phones") -> list[str]:
     raise ValueProblem(f"{where}: expected a string or a list of strings, got {json_type(value)}")
 
 
+# -- whole columns at once -------------------------------------------------------------
+# A batch's values of one field, checked in one pass of C code (the batch-shaped
+# import, domain/batch.py): each answers the column's stored forms, exactly what the
+# per-value function above answers for each value, or None when a value is not of
+# the common form; the caller then checks value by value. A column is matched as
+# one text, a value per line: a value holding a line break of its own is caught
+# by the count of lines.
+
+#: `_EMAIL` over a column joined by line breaks (possessive: no backtracking).
+_EMAIL_LINES = re.compile(r"(?:[^@\s]++@[^@\s.]++(?:\.[^@\s.]++)++\n)*+")
+_PHONE_LINES = re.compile(r"(?:\+[0-9]{7,15}+\n)*+")
+_STR = frozenset({str})
+
+
+def strings_column(values: list[Any]) -> list[str] | None:
+    """Strings, trimmed (`values` itself when none needed it); None unless all are strings."""
+    if set(map(type, values)) - _STR:
+        return None
+    stripped = list(map(str.strip, values))
+    return values if stripped == values else stripped
+
+
+def emails_column(values: list[Any]) -> list[str] | None:
+    """`normalize_email` of each value, or None unless every one is a valid email."""
+    emails = strings_column(values)
+    if emails is None or not _all_lines(_EMAIL_LINES, emails):
+        return None
+    return emails
+
+
+def email_keys_column(emails: list[str]) -> list[str]:
+    """`email_key` of each checked email (the emails themselves when all are lower case)."""
+    if "".join(emails).islower():
+        return emails
+    return [email if email.islower() else email.lower() for email in emails]
+
+
+def canonical_phones_column(values: list[Any]) -> list[str] | None:
+    """The values, when each is a string already in the stored phone form (`+` and
+    7-15 digits, nothing around): `normalize_phone` leaves those as they are."""
+    if set(map(type, values)) - _STR or not _all_lines(_PHONE_LINES, values):
+        return None
+    return values
+
+
+def _all_lines(lines: re.Pattern[str], values: list[str]) -> bool:
+    text = "\n".join(values) + "\n"
+    return text.count("\n") == len(values) and lines.fullmatch(text) is not None
+
+
 def parse_tags(value: Any, where: str) -> list[str]:
     """Tags come as a list or as the vendor's `"tag-1, tag-2"` string."""
     if isinstance(value, str):

@@ -18,14 +18,13 @@ from typing import Any
 
 from mockserver.accounts import Accounts
 from mockserver.clock import iso
+from mockserver.domain.batch import run_slice
 from mockserver.domain.catalog import Account, Database
 from mockserver.domain.importing import (
-    Imported,
     ImportJob,
     ItemOutcome,
     ItemVeto,
     SliceResult,
-    run_slice,
 )
 from mockserver.domain.items import ImportOptions, ItemContext, PreparedItem
 from mockserver.domain.lookups import find_existing
@@ -113,10 +112,10 @@ class Importer:
         outcome = run_slice(job, start, stop, session, veto)
         session.apply()
         self.items_processed += stop - start
-        self.items_failed += sum(1 for done in outcome.outcomes if type(done) is not Imported)
-        if engagement is not None and outcome.engaged:
+        self.items_failed += len(outcome.failures)
+        if engagement is not None and len(outcome.failures) < stop - start:
             at = iso(store.clock.now())
-            store.add_engagements([engagement.of_imports(outcome.engaged, job.options, at)])
+            store.add_engagements([engagement.of_imports(outcome, job.options, at)])
         return outcome
 
     async def import_now(
@@ -144,7 +143,7 @@ class Importer:
                         "nothing of this request was kept"
                     )
                 done = self.apply_slice(job, start, stop, engagement=engagement, veto=veto)
-            outcomes += done.outcomes
+            outcomes += done.outcomes()
         await store.flush()
         return outcomes
 

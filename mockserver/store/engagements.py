@@ -7,8 +7,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mockserver.domain.importing import Imported
-from mockserver.domain.items import AttachmentSummary, ImportOptions, PreparedItem
+from mockserver.domain.importing import SliceResult
+from mockserver.domain.items import AttachmentSummary, ImportOptions
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,12 +59,7 @@ class Engagement:
             "time": at,
         }
 
-    def of_imports(
-        self,
-        engaged: Sequence[tuple[Imported, PreparedItem]],
-        options: ImportOptions,
-        at: str,
-    ) -> dict[str, Any]:
+    def of_imports(self, done: SliceResult, options: ImportOptions, at: str) -> dict[str, Any]:
         """One stored document for the profiles a slice of an import engaged.
 
         What they share is kept once; each profile is `[profile_id, created]`,
@@ -73,16 +68,18 @@ class Engagement:
         `record` builds it: per-profile records cost a dict of a dozen keys
         per imported profile, in memory and on disk."""
         content, custom_data, attach = options.content, options.custom_data, options.attach
-        profiles: list[list[Any]] = []
-        for imported, item in engaged:
-            entry: list[Any] = [imported.profile_id, imported.created]
-            if not (
-                item.content is content
-                and item.custom_data is custom_data
-                and item.attach is attach
-            ):
-                entry += [item.content, item.custom_data, [a.to_doc() for a in item.attach]]
-            profiles.append(entry)
+        extras = done.extras
+        profiles: list[list[Any]] = [
+            [profile_id, created]
+            for profile_id, created in zip(done.profile_ids, done.created, strict=True)
+            if profile_id is not None
+        ]
+        if extras:
+            engaged = [offset for offset, pid in enumerate(done.profile_ids) if pid is not None]
+            for entry, offset in zip(profiles, engaged, strict=True):
+                own = extras.get(offset)
+                if own is not None:
+                    entry += [own[0], own[1], [a.to_doc() for a in own[2]]]
         shared = self.record(
             "", created=False, content=content, custom_data=custom_data, attach=attach, at=at
         )

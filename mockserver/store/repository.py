@@ -555,6 +555,9 @@ class ProfileSession:
             found = self._indexes[db_id] = self._store.index(self.account, db_id)
         return found
 
+    def key_maps(self, db_id: int) -> DatabaseIndex:
+        return self._index(db_id)
+
     def _id_taken(self, profile_id: str) -> bool:
         return profile_id in self._created or self._store.profile_id_taken(profile_id)
 

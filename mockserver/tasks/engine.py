@@ -19,7 +19,7 @@ from typing import Any
 from mockserver.accounts import Accounts
 from mockserver.clock import Clock, ClockMode, iso
 from mockserver.domain.catalog import Account
-from mockserver.domain.importing import ImportJob, ItemVeto, compact_result
+from mockserver.domain.importing import ImportJob, ItemVeto
 from mockserver.domain.items import ImportOptions
 from mockserver.errors import StoreUnavailable, TaskNotFound
 from mockserver.ids import IdGenerator, TaskIdFormat
@@ -335,7 +335,7 @@ class TaskEngine:
             outcome = self._importer.apply_slice(
                 job, task.processed, stop, engagement=engagement, veto=veto
             )
-            task.results.extend(map(compact_result, outcome.outcomes))
+            task.results.extend(outcome.results())
             task.processed = stop
             if self._store.task_id_taken(task.task_id):
                 # A stored task is saved with each slice: whoever flushes next
