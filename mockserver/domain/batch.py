@@ -123,10 +123,11 @@ def run_batch_slice(job: ImportJob, start: int, stop: int, book: ProfileBook) ->
             assert isinstance(found, str)
             stored = book.get(found)
             assert stored is not None
+            subscriptions = stored["subscriptions"]
             book.replace(
                 found,
                 merge_fields(stored["data"], fields),
-                merge_subscriptions(stored["subscriptions"], []),
+                merge_subscriptions(subscriptions, []) if subscriptions else [],
             )
             profile_ids.append(found)
             created.append(False)

@@ -82,8 +82,17 @@ class DatabaseIndex:
 
     # -- keeping in step -------------------------------------------------
     def add(self, profile: Profile) -> None:
-        self._apply(profile, _add)
-        self.members[profile["id"]] = None
+        profile_id = profile["id"]
+        if profile["subscriptions"] or self.fields:
+            self._apply(profile, _add)
+        else:  # the common profile: `_apply` for its email and phones alone
+            data = profile["data"]
+            email = data.get("email")
+            if email:
+                _add(self.emails, email_key(email), profile_id)
+            for phone in data.get("phones") or ():
+                _add(self.phones, phone_key(phone), profile_id)
+        self.members[profile_id] = None
 
     def remove(self, profile: Profile) -> None:
         self._apply(profile, _discard)
@@ -98,10 +107,14 @@ class DatabaseIndex:
 
     def _keys_differ(self, old: Profile, new: Profile) -> bool:
         before, after = old["data"], new["data"]
-        if old["subscriptions"] != new["subscriptions"]:
+        if (
+            old["subscriptions"] != new["subscriptions"]
+            or before.get("email") != after.get("email")
+            or before.get("phones") != after.get("phones")
+        ):
             return True
-        return any(
-            before.get(name) != after.get(name) for name in ("email", "phones", *self.fields)
+        return bool(self.fields) and any(
+            before.get(name) != after.get(name) for name in self.fields
         )
 
     def _apply(self, profile: Profile, op: Callable[[IdMap, Hashable, str], None]) -> None:

@@ -544,7 +544,8 @@ class ProfileSession:
     def get(self, profile_id: str) -> Profile | None:
         found: Profile | None = self._created.get(profile_id) or self._replaced.get(profile_id)
         if found is None:
-            found = self._store.profile(profile_id)
+            doc_id = self._store._profile_doc.get(profile_id)
+            found = None if doc_id is None else self._store._table(PROFILES).get(doc_id)
         if found is None or found["account"] != self.account:
             return None  # another account's profile is invisible
         return found
@@ -584,18 +585,24 @@ class ProfileSession:
         self, db_id: int, fields: dict[str, Any], subscriptions: list[dict[str, Any]]
     ) -> str:
         """A new profile; `fields` becomes its stored data (the caller's fresh dict)."""
-        profile_id = self._store.ids.profile_id(taken=self._id_taken)
-        fields["_createtime"] = self._timestamp()
+        store = self._store
+        profile_id = store.ids.profile_id(taken=self._id_taken)
+        fields["_createtime"] = self._now or self._timestamp()
+        seq = store._next_id[PROFILES]
+        store._next_id[PROFILES] = seq + 1
         doc = {
             "id": profile_id,
             "account": self.account,
             "db_id": db_id,
-            "seq": self._store.take_seq(),
+            "seq": seq,
             "data": fields,
             "subscriptions": subscriptions,
         }
         self._created[profile_id] = doc
-        self._index(db_id).add(doc)
+        index = self._indexes.get(db_id)
+        if index is None:
+            index = self._index(db_id)
+        index.add(doc)
         return profile_id
 
     def replace(
@@ -606,7 +613,10 @@ class ProfileSession:
         new = dict(old)
         new["data"] = fields
         new["subscriptions"] = subscriptions
-        self._index(old["db_id"]).replace(old, new)
+        index = self._indexes.get(old["db_id"])
+        if index is None:
+            index = self._index(old["db_id"])
+        index.replace(old, new)
         if profile_id in self._created:
             self._created[profile_id] = new
         else:
