@@ -96,13 +96,24 @@ def written_plainly(response: web.StreamResponse) -> PlainAnswer | None:
         return None
     # Response._start and StreamResponse._prepare_headers, for this case: the
     # handler's headers in their order, then Content-Length, Date and Server.
-    lines = [f"HTTP/1.1 {response.status} {response.reason}\r\n"]
-    lines += [f"{name}: {value}\r\n" for name, value in headers.items()]
-    lines.append(f"Content-Length: {len(body)}\r\nDate: {rfc822_formatted_time()}\r\n")
-    lines.append(_SERVER_LINE)
-    if any(_unsafe(name) or _unsafe(value) for name, value in headers.items()):
-        return None  # a header aiohttp refuses to write: let it say so
-    return PlainAnswer(response.status, "".join(lines).encode() + body)
+    key = (response.status, response.reason, tuple(headers.items()))
+    start = _HEADS.get(key)
+    if start is None:
+        if any(_unsafe(name) or _unsafe(value) for name, value in headers.items()):
+            return None  # a header aiohttp refuses to write: let it say so
+        lines = [f"HTTP/1.1 {response.status} {response.reason}\r\n"]
+        lines += [f"{name}: {value}\r\n" for name, value in headers.items()]
+        start = "".join(lines) + "Content-Length: "
+        if len(_HEADS) >= _KEPT_HEADS:
+            _HEADS.clear()
+        _HEADS[key] = start
+    head = f"{start}{len(body)}\r\nDate: {rfc822_formatted_time()}\r\n{_SERVER_LINE}"
+    return PlainAnswer(response.status, head.encode() + body)
+
+
+#: The start of the heads written, by status, reason and the handler's headers.
+_HEADS: dict[tuple[int, str, tuple[tuple[str, str], ...]], str] = {}
+_KEPT_HEADS = 64
 
 
 def _unsafe(text: str) -> bool:
