@@ -247,7 +247,8 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "access_log",
         _bool,
-        "log one line per request (default false: GET /_mock/requests has every call)",
+        "log one line per request (default false: GET /_mock/requests has every call;"
+        " on, every request takes aiohttp's general path, slower than a plain poll's)",
     ),
     Option(
         "event_loop",
