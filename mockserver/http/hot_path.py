@@ -34,6 +34,9 @@ from aiohttp.web_urldispatcher import AbstractRoute, UrlMappingMatchInfo
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 _SERVER_LINE = f"Server: {SERVER_SOFTWARE}\r\n\r\n"
+#: Answers up to this size are written in one write; aiohttp writes bigger ones,
+#: draining the socket's buffer as it goes (its writer's own limit).
+PLAIN_BODY_LIMIT = 64 * 1024
 
 
 class HotPath:
@@ -63,6 +66,8 @@ class HotPath:
         handler, match_info = found
         request._match_info = match_info
         response = await handler(request)
+        if match_info.current_app.on_response_prepare:
+            return response  # a hook that sees every answer's headers: aiohttp's way
         plain = written_plainly(response)
         # aiohttp's connection handler asks only what PlainAnswer has.
         return response if plain is None else cast(web.StreamResponse, plain)
@@ -87,6 +92,8 @@ def written_plainly(response: web.StreamResponse) -> PlainAnswer | None:
     body = response.body
     if type(body) is not bytes or not body or response.keep_alive is not None:
         return None
+    if len(body) > PLAIN_BODY_LIMIT:
+        return None  # aiohttp's writer waits for a slow reader to drain a big answer
     if response.chunked or response.compression or getattr(response, "_cookies", None):
         return None
     headers = response.headers

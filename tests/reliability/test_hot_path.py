@@ -18,6 +18,7 @@ import pytest
 
 from mockserver.api import API_METHODS
 from mockserver.config import GENERAL_PATH_ONLY_ENV
+from mockserver.http.hot_path import PLAIN_BODY_LIMIT
 from mockserver.testing import MockServerProcess
 
 pytestmark = pytest.mark.slow
@@ -48,7 +49,7 @@ def person(n: int) -> dict[str, Any]:
     return {"email": f"user{n}@example.com", "fields": {"_fname": f"User {n}"}}
 
 
-def corpus(task_id: str, finished_id: str) -> Iterator[list[bytes]]:
+def corpus(task_id: str, finished_id: str, big_id: str) -> Iterator[list[bytes]]:
     """Groups of requests; each group is sent on one connection, in order."""
     status = orjson.dumps({"token": TOKEN, "task_id": task_id})
     for method in API_METHODS:  # every method, with a body it refuses or answers
@@ -57,6 +58,7 @@ def corpus(task_id: str, finished_id: str) -> Iterator[list[bytes]]:
     yield [call("workflows/import_and_start_batch_task", workflow_id=2, data=[person(3)])]
     yield [request(STATUS, status)] * 3  # unfinished, then finished, keep-alive
     yield [call("tasks/status", task_id=finished_id)] * 3
+    yield [call("tasks/status", task_id=big_id)] * 3  # an answer over PLAIN_BODY_LIMIT
     yield [call("tasks/status", task_id="00000000-0000-4000-8000-000000000000")]
     yield [call("tasks/status", task_id=17)]
     yield [call("tasks/status")]
@@ -87,6 +89,7 @@ def corpus(task_id: str, finished_id: str) -> Iterator[list[bytes]]:
     big = orjson.dumps({"token": TOKEN, "workflow_id": 2, "data": [person(n) for n in range(900)]})
     yield [request(IMPORT, big)]
     yield [request(STATUS, b" " * 70_000 + status)]  # big: parsed in turn with slices
+    yield [request(STATUS, b" " * 400_001 + status, headers=("Connection: close",))]  # too big
     chunked = b"%x\r\n%s\r\n0\r\n\r\n" % (len(status), status)
     yield [
         f"POST {STATUS} HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n"
@@ -166,11 +169,12 @@ def observe(server: MockServerProcess) -> dict[str, Any]:
         for fields in (
             {"workflow_id": 2, "data": [person(1)]},
             {"workflow_id": 2, "data": [person(2)]},
+            {"workflow_id": 2, "data": [person(n) for n in range(10, 2510)]},
         )
     ]
     finishing = call("tasks/status", task_id=created[1])
     exchange(port, [finishing, finishing, finishing])
-    answers = [exchange(port, group) for group in corpus(created[0], created[1])]
+    answers = [exchange(port, group) for group in corpus(*created)]
     return {
         "answers": answers,
         "journal": journal(server.url),
@@ -184,7 +188,7 @@ def test_the_hot_path_answers_and_records_what_the_general_path_does(
 ) -> None:
     seen = []
     for name, env in (("hot", {}), ("general", {GENERAL_PATH_ONLY_ENV: "1"})):
-        args = ["--seed", "7", "--max-body-bytes", "100000", "--http-status", policy]
+        args = ["--seed", "7", "--max-body-bytes", "400000", "--http-status", policy]
         with MockServerProcess(args, db=str(tmp_path / f"{name}.json"), env=env) as server:
             seen.append(observe(server))
     hot, general = seen
@@ -202,6 +206,8 @@ def test_the_hot_path_answers_and_records_what_the_general_path_does(
     for code in (b"403", b"404", b"405"):
         assert b'"error":' + code in bodies
     assert b'"status":"completed"' in bodies
+    longest = max(len(answer) for group in hot["answers"] for answer in group)
+    assert longest > PLAIN_BODY_LIMIT
 
 
 def test_the_hot_path_is_the_default_and_steps_aside_for_the_access_log(
