@@ -17,13 +17,14 @@ from aiohttp.web_urldispatcher import SystemRoute, _default_expect_handler
 from mockserver.api import API_METHODS
 from mockserver.api.router import API_PREFIX, ApiMethod, ApiRouter
 from mockserver.backend import Backend
-from mockserver.config import Settings
+from mockserver.config import Settings, general_path_only
 from mockserver.control.journal.recorder import journal
 from mockserver.control.table import CONTROL_ROUTES, add_control_routes
 from mockserver.errors import StoreUnavailable
 from mockserver.http.body import Uploads
 from mockserver.http.envelope import error_envelope
-from mockserver.keys import BACKEND, OPENAPI, SETTINGS, UPLOADS
+from mockserver.http.hot_path import HotPath
+from mockserver.keys import BACKEND, OPENAPI, REQUEST_HANDLER, SETTINGS, UPLOADS
 from mockserver.openapi import build_document
 
 log = logging.getLogger(__name__)
@@ -54,12 +55,21 @@ def create_app(settings: Settings, backend: Backend | None = None) -> web.Applic
 
         return guarded(answer_method, control=False)
 
+    hot_path = HotPath(
+        app._handle,
+        quiet=lambda: not services.faults and services.latency is None,
+        max_body=settings.max_body_bytes,
+    )
     # Each vendor method's own path first: aiohttp finds it at once, where the
     # catch-all is reached only after walking every shorter prefix of the path.
     for method in API_METHODS:
-        app.router.add_route(
-            "*", API_PREFIX + method.name, vendor_method(method), expect_handler=_expect_continue
+        path = API_PREFIX + method.name
+        route = app.router.add_route(
+            "*", path, vendor_method(method), expect_handler=_expect_continue
         )
+        hot_path.add(app, path, route)
+    if not settings.access_log and not general_path_only():  # the access log needs aiohttp's
+        app[REQUEST_HANDLER] = hot_path
     add_control_routes(app, functools.partial(guarded, control=True))
     # Last: everything else, so unknown paths get the envelope, never a redirect.
     app.router.add_route(

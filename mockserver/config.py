@@ -247,7 +247,8 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "access_log",
         _bool,
-        "log one line per request (default false: GET /_mock/requests has every call)",
+        "log one line per request (default false: GET /_mock/requests has every call;"
+        " on, every request takes aiohttp's general path, slower than a plain poll's)",
     ),
     Option(
         "event_loop",
@@ -369,3 +370,13 @@ def settings_for_tests(**overrides: Any) -> Settings:
         if option is not None and isinstance(value, str) and name != "fixtures":
             base[name] = _parse(option, value, name)  # "instant" -> ProgressionMode.INSTANT
     return replace(Settings(), **base)
+
+
+#: Private, for `tests/test_hot_path.py` only (no flag, not in README's table):
+#: "1" serves every request through aiohttp's router, as when the hot path does
+#: not apply, so one test can compare both paths on the same requests.
+GENERAL_PATH_ONLY_ENV = ENV_PREFIX + "PRIVATE_GENERAL_PATH_ONLY"
+
+
+def general_path_only(environ: Mapping[str, str] | None = None) -> bool:
+    return (os.environ if environ is None else environ).get(GENERAL_PATH_ONLY_ENV) == "1"

@@ -18,10 +18,14 @@ if TYPE_CHECKING:
     from mockserver.backend import Backend
     from mockserver.config import Settings
     from mockserver.http.body import Uploads
+    from mockserver.http.hot_path import HotPath
 
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
 BACKEND: web.AppKey[Backend] = web.AppKey("backend")
 UPLOADS: web.AppKey[Uploads] = web.AppKey("uploads")
+#: The server's request handler in place of the application's own `_handle`, when
+#: set (`http/hot_path.HotPath`: plain vendor calls served below the router).
+REQUEST_HANDLER: web.AppKey[HotPath] = web.AppKey("request_handler")
 #: The OpenAPI document of both APIs (built on first use: only app.py knows both).
 OPENAPI: web.AppKey[Callable[[], dict[str, Any]]] = web.AppKey("openapi")
 

@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import cast
 
 import orjson
 from aiohttp import web
-from aiohttp.web_protocol import RequestHandler
+from aiohttp.web_protocol import RequestHandler, _RequestHandler
 from aiohttp.web_request import BaseRequest
 
 from mockserver.errors import TEXT_FOR_CODE, AltcraftError, InternalError, InvalidRequest
+from mockserver.keys import REQUEST_HANDLER
 
 log = logging.getLogger(__name__)
 
@@ -66,13 +68,18 @@ class EnvelopeServer(web.Server):
 
 
 class EnvelopeAppRunner(web.AppRunner):
-    """`web.AppRunner` whose connections answer unparseable requests in the envelope."""
+    """`web.AppRunner` whose connections answer unparseable requests in the envelope,
+    and hand requests to the app's REQUEST_HANDLER when it has one."""
 
     async def _make_server(self) -> web.Server:
         server = await super()._make_server()
         # The application builds a plain `web.Server` (its set-up, access log and
         # handler arguments); only the class that makes connection handlers changes.
         server.__class__ = EnvelopeServer
+        hot_path = self._app.get(REQUEST_HANDLER)
+        if hot_path is not None:
+            # The server makes every request with the app's factory: a web.Request.
+            server.request_handler = cast(_RequestHandler, hot_path)
         return server
 
 

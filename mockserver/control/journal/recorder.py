@@ -6,10 +6,11 @@ the metrics (`control/metrics`) here, from the same observation."""
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
+from multidict import MultiDict, MultiDictProxy
 
 from mockserver.control.journal.masking import KNOWN_TOKEN, known_values, token_fingerprint
 from mockserver.control.journal.model import (
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
     from mockserver.backend import Backend
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+_NO_QUERY: Mapping[str, str] = MultiDictProxy(MultiDict())
 
 
 @web.middleware
@@ -79,9 +82,12 @@ def _entry(
     """The entry, with masking, formatting and parsing deferred to its first reader."""
     limit = backend.journal.body_limit
     headers, header_bytes = kept_headers(request.headers, limit)
-    deferred = Deferred(backend.clock.now(), request.query, headers)
-    if request.query_string:  # values that are tokens, masked whatever they are called
+    if request.query_string:
+        deferred = Deferred(backend.clock.now(), request.query, headers)
+        # Values that are tokens, masked whatever they are called.
         deferred.secrets = known_values(request.query, backend.is_known_token)
+    else:  # most calls: aiohttp's parsed view of no query is not built for them
+        deferred = Deferred(backend.clock.now(), _NO_QUERY, headers)
     assert noted.journal_id is not None
     entry = JournalEntry(
         id=noted.journal_id,
