@@ -49,7 +49,7 @@ def _listed_version(entries: list[str]) -> str | None:
             continue
         for name in names:
             stem, _, kind = name.lower().rpartition(".")
-            if kind not in ("dist-info", "egg-info"):
+            if kind not in ("dist-info", "egg-info") or not stem.startswith("altcraft"):
                 continue
             if re.sub(r"[-_.]+", "_", stem.partition("-")[0]) != _DISTRIBUTION:
                 continue
