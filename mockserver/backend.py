@@ -12,6 +12,7 @@ once at start and copied back on a reset, never read from disk again.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable
 from pathlib import Path
@@ -39,6 +40,9 @@ from mockserver.tasks.progression import Progression, Progressions
 log = logging.getLogger(__name__)
 
 FIXTURES_LOADED = "fixtures_loaded"
+#: Seconds after a reset before its drop is written to disk, unless a write comes
+#: first (see `write_reset_soon`).
+RESET_WRITE_DELAY = 0.2
 
 
 class Backend:
@@ -85,6 +89,7 @@ class Backend:
         # Uptime is the process's, on the real clock whatever `--clock` says.
         self._process_clock = SystemClock()
         self.started = self._process_clock.monotonic()
+        self._reset_write: asyncio.TimerHandle | None = None
         try:
             self._open()
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -155,6 +160,24 @@ class Backend:
         self.accounts.reset()
         self.seed_profiles = list(self.accounts.fixtures.profiles)
         self._open()
+
+    def write_reset_soon(self) -> None:
+        """Write what a reset dropped to disk RESET_WRITE_DELAY later, in the
+        background, unless another write takes it first.
+
+        A reset is the mock's own change, not data a client had acknowledged, so
+        it is answered before any disk write. Its deletions wait in the store's
+        pending changes: a test's first import after its reset writes them in the
+        same fsynced log line as its own task (one disk write per test, not two),
+        and a test that writes nothing has them written a moment later. A kill in
+        between may bring back the data the reset dropped."""
+        if self._reset_write is None:
+            loop = asyncio.get_running_loop()
+            self._reset_write = loop.call_later(RESET_WRITE_DELAY, self._write_reset)
+
+    def _write_reset(self) -> None:
+        self._reset_write = None
+        self.store.flush_in_background()
 
     def _reset_account(self, name: str) -> None:
         """One account's profiles, tasks and engagements go; its fixture profiles return."""

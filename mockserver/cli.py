@@ -24,13 +24,11 @@ from mockserver.app import create_app
 from mockserver.backend import Backend
 from mockserver.config import ConfigError, EventLoop, Settings, add_arguments, load_settings
 from mockserver.control.faults.startup import FaultFileError
-from mockserver.drift import arguments as drift_arguments
 from mockserver.http.protocol import EnvelopeAppRunner
 from mockserver.keys import UPLOADS
 from mockserver.logs import ACCESS_LOG_FORMAT, configure_logging
 from mockserver.schemas import SchemaError, shipped_schemas
 from mockserver.store.fixtures import FixtureError, load_fixtures
-from mockserver.store.repair import repair
 from mockserver.store.storage import StoreFileError
 
 log = logging.getLogger("mockserver")
@@ -49,7 +47,8 @@ class _VersionAction(argparse.Action):
 
 def _parser(words: Sequence[str] = ()) -> argparse.ArgumentParser:
     """The command line's parser; `words`: the arguments it will read (with
-    `drift ... --json`, even a refusal of them prints the JSON failure)."""
+    `drift ... --json`, even a refusal of them prints the JSON failure; without
+    `drift`, its arguments and their probe table are not built: start-up)."""
     json_drift = words[:1] == ["drift"] and "--json" in words
     parser = argparse.ArgumentParser(
         prog="altcraft-mock",
@@ -76,6 +75,10 @@ def _parser(words: Sequence[str] = ()) -> argparse.ArgumentParser:
     drift = commands.add_parser(
         "drift", help="compare the mock with the real service, side by side"
     )
+    if words and "drift" not in words:
+        return parser
+    from mockserver.drift import arguments as drift_arguments
+
     drift_arguments.add_arguments_to(drift)
     if json_drift:
         # The drift parser refuses bad values; the top parser, words it does not know.
@@ -102,6 +105,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _repair(path: Path) -> int:
+    from mockserver.store.repair import repair
+
     try:
         report = repair(path)
     except (StoreFileError, OSError) as exc:

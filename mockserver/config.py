@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
@@ -332,6 +331,8 @@ def load_settings(
 
     config_path = flags.pop("config", None) or environ.get(ENV_PREFIX + "CONFIG")
     if config_path:
+        import tomllib  # only for a config file (start-up)
+
         try:
             file_values = tomllib.loads(Path(config_path).read_text(encoding="utf-8"))
         except (OSError, tomllib.TOMLDecodeError) as exc:

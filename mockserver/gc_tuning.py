@@ -14,9 +14,10 @@ it, the cycle is garbage the collector no longer sees. So when what is frozen
 has doubled since the last full pass, everything is unfrozen, collected and
 frozen again: the cost stays proportional to the growth, and frozen garbage
 never outgrows what was live at the last pass (bench/README.md has the figures
-behind these choices). A pass that falls due while requests keep committing
-waits for a moment without commits (at most MAX_DEFERRAL_SECONDS), so a status
-poll answered during a burst of imports does not wait for it.
+behind these choices). A pass that may fall due while requests keep committing
+(and the exact count that decides it, a walk of the whole frozen heap) waits for
+a moment without commits (at most MAX_DEFERRAL_SECONDS), so a status poll
+answered during a burst of imports waits for neither.
 """
 
 from __future__ import annotations
@@ -64,7 +65,8 @@ class _Passes:
     #: estimate has grown by a share of the heap: a store that stopped growing
     #: just under the threshold would otherwise be walked at every commit.
     recount_at = 0
-    #: When a due pass began to wait for an idle moment (None: none is due).
+    #: When a pass that may be due (its exact count decides) began to wait for an
+    #: idle moment (None: none is waiting).
     due_since: float | None = None
     idle_timer: asyncio.TimerHandle | None = None
 
@@ -73,7 +75,12 @@ def tune_for_server() -> None:
     """Collect less often; `settle` is called after each commit."""
     _, middle, old = gc.get_threshold()
     gc.set_threshold(YOUNG_THRESHOLD, middle, old)
-    _full_pass()  # what start-up loaded (modules, fixtures, the store) stays
+    # What start-up loaded (modules, fixtures, the store) stays: frozen as it is.
+    # A full pass first would find a few dozen objects of garbage for ~20 ms (far
+    # more over a big store), a tenth of the start-up; the next full pass finds them.
+    gc.freeze()
+    _Passes.frozen = _Passes.frozen_after_last = gc.get_freeze_count()
+    _Passes.recount_at = 0
 
 
 def settle() -> None:
@@ -89,21 +96,22 @@ def settle() -> None:
     # them costs what this commit added, not what the store holds.
     _Passes.frozen += len(gc.get_objects(1)) + len(gc.get_objects(2))
     gc.freeze()
-    if _Passes.frozen >= _Passes.recount_at and _pass_due(_Passes.frozen):
-        # The exact count (a walk of the frozen heap) only now: by the time
-        # the estimate has grown this much, the walk is a small share of it.
-        _Passes.frozen = gc.get_freeze_count()
-        if _pass_due(_Passes.frozen):
-            _pass_when_idle()
-        else:
-            _Passes.recount_at = _Passes.frozen + _Passes.frozen // RECOUNT_SHARE
-    elif _Passes.due_since is not None:
-        _pass_when_idle()  # a commit: the idle moment is later
+    if _Passes.due_since is not None:
+        # A pass may be due already: a commit only moves the idle moment later.
+        _pass_when_idle()
+    elif _Passes.frozen >= _Passes.recount_at and _pass_due(_Passes.frozen):
+        # The estimate says a pass may be due. The exact count walks the whole
+        # frozen heap (~70 ms at two million objects), so it waits for the idle
+        # moment too: taken at a commit, it stalled every request in flight, and
+        # at each commit of the burst while a due pass waited (the mixed load's
+        # 100-230 ms stalls).
+        _pass_when_idle()
 
 
 def _pass_when_idle() -> None:
-    """Run the due full pass once no commit has come for IDLE_SECONDS (at once
-    outside an event loop, or when it has waited MAX_DEFERRAL_SECONDS)."""
+    """Count the frozen heap exactly, and run the full pass if it is due, once no
+    commit has come for IDLE_SECONDS (at once outside an event loop, or when it has
+    waited MAX_DEFERRAL_SECONDS)."""
     now = time.monotonic()
     if _Passes.due_since is None:
         _Passes.due_since = now
@@ -112,11 +120,24 @@ def _pass_when_idle() -> None:
     except RuntimeError:
         loop = None
     if loop is None or now - _Passes.due_since >= MAX_DEFERRAL_SECONDS:
+        _count_then_pass()
+        return
+    if _Passes.idle_timer is not None:
+        _Passes.idle_timer.cancel()
+    _Passes.idle_timer = loop.call_later(IDLE_SECONDS, _count_then_pass)
+
+
+def _count_then_pass() -> None:
+    _Passes.frozen = gc.get_freeze_count()
+    if _pass_due(_Passes.frozen):
         _full_pass()
         return
     if _Passes.idle_timer is not None:
         _Passes.idle_timer.cancel()
-    _Passes.idle_timer = loop.call_later(IDLE_SECONDS, _full_pass)
+    _Passes.due_since = _Passes.idle_timer = None
+    # Not due (frozen objects that died since): the next exact count waits until
+    # the estimate has grown by a share of the heap.
+    _Passes.recount_at = _Passes.frozen + _Passes.frozen // RECOUNT_SHARE
 
 
 def _pass_due(frozen: int) -> bool:

@@ -15,7 +15,6 @@ milliseconds, with an optional `ms` suffix or `s` for seconds (`0.2s`,
 from __future__ import annotations
 
 import asyncio
-import difflib
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -92,6 +91,8 @@ def _parse_delay(text: str, entry: str) -> tuple[float, float]:
 
 
 def _unknown_method(method: str, methods: Collection[str]) -> str:
+    import difflib  # only to word a refusal (start-up)
+
     close = difflib.get_close_matches(method, methods, n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     return (

@@ -34,10 +34,7 @@ async def reset(request: web.Request) -> web.Response:
         # account's: a reset of one account leaves them, and says so.
         scopes = [scope for scope in scopes if scope not in SERVER_SCOPES]
     backend.reset(scopes, account)
-    # A reset is the mock's own change, not data a client had acknowledged:
-    # answering before the disk write keeps a per-test reset under a
-    # millisecond. A kill right after it may bring back the data it dropped.
-    backend.store.flush_in_background()
+    backend.write_reset_soon()  # answered before any disk write (see there)
     return json_response(
         {
             "status": "ok",

@@ -19,8 +19,6 @@ are documented as JSON objects, which they are not: they are the page's files).
 
 from __future__ import annotations
 
-from importlib import resources
-
 from aiohttp import web
 
 from mockserver.control.routes import ControlRoute, Handler
@@ -51,6 +49,8 @@ SECURITY_HEADERS = {
 
 def _asset(name: str) -> bytes:
     """A file of the page, from the installed package (source tree or wheel)."""
+    from importlib import resources  # on the dashboard's first file (start-up)
+
     return resources.files("mockserver").joinpath("ui", name).read_bytes()
 
 

@@ -10,11 +10,14 @@ more fixture data at run time, validated like the files.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
+from mockserver.store.repository import Store
 from tests.helpers import (
     ALPHA,
     BETA,
@@ -526,3 +529,64 @@ async def test_fixtures_add_profiles_to_an_existing_account(alpha):
         "db_id": 1,
         "subscriptions": [],
     }
+
+
+# -- when a reset reaches the disk (issue 15: a per-test reset within 1 ms) ------------
+def log_lines(store_path: Path) -> list[dict[str, Any]]:
+    log = store_path.with_name(store_path.name + ".log")
+    return [orjson.loads(line) for line in log.read_bytes().splitlines()[1:]]  # no header
+
+
+async def test_a_reset_is_answered_before_its_disk_write_and_the_next_write_carries_it(
+    make_api, tmp_path
+):
+    """The test's first import after its reset writes the reset's deletions and its
+    own task in one log line: one disk write per test, not two."""
+    path = tmp_path / "store.json"
+    api = await make_api(db=str(path), progression="instant")
+    await api.import_and_finish([person(1)])
+    before = log_lines(path)
+
+    answer = await reset(api)
+
+    assert answer["profiles"] == 0  # the shipped fixture declares none
+    assert log_lines(path) == before  # nothing written yet
+    task_id = await api.import_batch([person(2)])
+
+    assert len(log_lines(path)) == len(before) + 1  # one line: the reset's drop and the task
+    reopened = Store(path, api.state.clock, api.state.ids)  # as after a kill
+    assert [p["data"]["email"] for p in reopened.profiles()] == [person(2)["data"]["email"]]
+    assert [t["task_id"] for t in reopened.tasks()] == [task_id]
+    reopened.release()
+
+
+async def test_a_reset_with_no_write_after_it_reaches_the_disk_a_moment_later(make_api, tmp_path):
+    path = tmp_path / "store.json"
+    api = await make_api(db=str(path), progression="instant")
+    await api.import_and_finish([person(1), person(2)])
+    await reset(api)
+
+    for _ in range(500):  # RESET_WRITE_DELAY (0.2 s), then the background write
+        if any(None in line.get("profiles", {}).values() for line in log_lines(path)):
+            break
+        await asyncio.sleep(0.01)
+    reopened = Store(path, api.state.clock, api.state.ids)  # as after a kill
+
+    assert reopened.count_profiles() == 0  # the two imported ones are gone
+    assert reopened.count_tasks() == 0
+    reopened.release()
+
+
+async def test_resets_in_a_row_leave_one_write_behind_them(make_api, tmp_path):
+    api = await make_api(db=str(tmp_path / "store.json"))
+    for _ in range(5):
+        await reset(api)
+    writes = []
+    api.state.store.flush_in_background = lambda: writes.append(1)  # type: ignore[method-assign]
+    for _ in range(500):
+        if writes:
+            break
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.3)  # longer than RESET_WRITE_DELAY: no second write comes
+
+    assert writes == [1]

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from mockserver.errors import InvalidRequest
-from mockserver.http.parsing import MAX_DEPTH, parse_json_object
+from mockserver.http.parsing import MAX_DEPTH, find_unfaithful, parse_json_object
 
 
 def spaced(compact: bytes) -> bytes:
@@ -79,3 +79,76 @@ def test_nesting_past_the_limit_is_refused_in_a_big_body_too():
         + b"}"
     )
     assert parse_json_object(ok)["pad"] == "x" * 10_000
+
+
+# -- the cheap screening against the exact reading (a differential check) ---------
+#: Members that are awkward for the screening: escapes that hide a key or a NUL,
+#: digit runs in numbers and in strings, fractions and exponents in both.
+AWKWARD = [
+    b'"a":1',
+    b'"a":2',
+    b'"\\u0061":3',
+    b'"x\\u003ay":1,"x:y":2',
+    b'"s":"\\u003a"',
+    b'"s":"a\\u0000b"',
+    b'"k\\u0000":1',
+    b'"s":"back\\\\slash 0.0 and 1e5"',
+    b'"n":9223372036854775807',
+    b'"n":9223372036854775808',
+    b'"n":-9223372036854775809',
+    b'"n":12345678901234567890123',
+    b'"s":"12345678901234567890"',
+    b'"n":1e19',
+    b'"n":2.0',
+    b'"n":1E+2',
+    b'"n":1e-3',
+    b'"n":0.5e1',
+    b'"n":-5e0',
+    b'"s":"v1.2 e3"',
+    b'"l":[1,2.5,{"d":3.0}]',
+]
+
+
+def exact_reading(raw: bytes) -> tuple[str, str]:
+    """What the strict reading must answer, found the slow way on every body: the
+    stdlib parser's problems, or the value with whole floats read as integers."""
+    problem = find_unfaithful(raw)
+    if problem is not None:
+        return "refused", floats_as_read(problem)
+
+    def whole(text: str) -> float | int:
+        number = float(text)
+        return int(number) if number.is_integer() else number
+
+    return "ok", json.dumps(json.loads(raw, parse_float=whole))
+
+
+def screened_reading(raw: bytes) -> tuple[str, str]:
+    try:
+        return "ok", json.dumps(parse_json_object(raw))
+    except InvalidRequest as refused:
+        return "refused", floats_as_read(refused.debug)
+
+
+def floats_as_read(problem: str) -> str:
+    """A float past 64 bits is named as written (`1e19`) when the body went to the
+    exact check, as the float it reads as (`1e+19`) when only the screening saw it:
+    the same refusal, in either spelling."""
+    where, _, rest = problem.partition(": number ")
+    literal, _, tail = rest.partition(" ")
+    if rest and any(mark in literal for mark in ".eE"):
+        return f"{where}: number {float(literal)!r} {tail}"
+    return problem
+
+
+@pytest.mark.parametrize("first", range(len(AWKWARD)))
+@pytest.mark.parametrize("padded", [False, True], ids=["small", "big"])
+def test_the_screening_answers_as_the_exact_reading_does(first, padded):
+    """Each awkward member beside each other one, compact and with Python json's
+    spaces, in a small body and in one past the bracket-count size."""
+    pad = b'"pad":"' + b"x" * 5_000 + b'",' if padded else b""
+    for second in AWKWARD:
+        compact = b'{"token":"t",' + pad + AWKWARD[first] + b"," + second + b"}"
+        bodies = [compact, compact.replace(b'":', b'": ').replace(b',"', b', "')]
+        for raw in bodies:
+            assert screened_reading(raw) == exact_reading(raw), raw

@@ -179,8 +179,44 @@ def test_a_source_tree_without_an_install_reads_pyproject(monkeypatch):
         raise metadata.PackageNotFoundError(name)
 
     monkeypatch.setattr(metadata, "version", not_installed)
+    monkeypatch.setattr(mockserver, "_listed_version", lambda entries: None)
     mockserver.package_version.cache_clear()
     try:
         assert mockserver.package_version() == pyproject_version()
     finally:
         mockserver.package_version.cache_clear()
+
+
+def test_the_version_read_from_the_metadata_folder_is_importlib_metadatas():
+    """The health answer's version is read without importing `importlib.metadata`
+    (start-up): the same folder it would find, the same answer."""
+    import sys
+
+    assert mockserver._listed_version(sys.path) == metadata.version("altcraft-mock")
+
+
+@pytest.mark.parametrize(
+    ("folder", "header_file", "headers", "expected"),
+    [
+        (
+            "altcraft_mock-2.3.4.dist-info",
+            "METADATA",
+            "Name: altcraft-mock\nVersion: 2.3.4\n",
+            "2.3.4",
+        ),
+        ("Altcraft.Mock-5.0.egg-info", "PKG-INFO", "Metadata-Version: 1.0\nVersion: 5.0\n", "5.0"),
+        ("altcraft__mock-1.0.dist-info", "METADATA", "Version:  1.0 \n", "1.0 "),
+        ("altcraft_mock-1.0.dist-info", "METADATA", "Name: altcraft-mock\n\nVersion: 9\n", None),
+        ("altcraft_mockery-1.0.dist-info", "METADATA", "Version: 1.0\n", None),
+        ("altcraft_mock-1.0.dist-info", "RECORD", "", None),
+    ],
+)
+def test_the_metadata_folder_is_read_as_importlib_metadata_reads_it(
+    tmp_path, folder, header_file, headers, expected
+):
+    (tmp_path / folder).mkdir()
+    (tmp_path / folder / header_file).write_text(headers)
+    entries = [str(tmp_path / "missing"), str(tmp_path)]
+    found = list(metadata.Distribution.discover(name="altcraft-mock", path=entries))
+    theirs = found[0].version if found else None
+    assert mockserver._listed_version(entries) == theirs == expected
