@@ -166,3 +166,67 @@ def test_a_due_full_pass_waits_for_a_moment_without_commits():
         [sys.executable, "-c", IDLE_PASS], capture_output=True, text=True, check=True, timeout=120
     ).stdout.split()
     assert out == ["0", "True", "1", "True"]
+
+
+BULK = textwrap.dedent(
+    """
+    import gc
+    from mockserver import gc_tuning as heap
+
+    heap.tune_for_server()
+    garbage = {}
+    garbage["self"] = garbage  # another request's cycle, young and dead
+    del garbage
+    collections = []
+    gc.callbacks.append(lambda phase, info: phase == "start" and collections.append(info))
+    with heap.bulk_work():
+        during = gc.isenabled()
+        kept = [{"id": n, "data": [n]} for n in range(50_000)]  # far over the threshold
+    frozen_at_once = gc.get_freeze_count()
+    print(during, gc.isenabled(), len(collections), frozen_at_once >= 100_000,
+          len(gc.get_objects(0)) < 1_000, gc.collect() == 0)
+    """
+)
+
+
+def test_bulk_work_collects_first_then_freezes_what_it_made():
+    """The young garbage of others is collected before the work (one collection,
+    the cycle among it), none runs during it however much it allocates, and what
+    it made is frozen once it is done."""
+    out = subprocess.run(
+        [sys.executable, "-c", BULK], capture_output=True, text=True, check=True, timeout=120
+    ).stdout.split()
+    assert out == ["False", "True", "1", "True", "True", "True"]
+
+
+DUE_WAITING = textwrap.dedent(
+    """
+    import asyncio
+    from mockserver import gc_tuning as heap
+
+    heap.FULL_PASS_MIN_OBJECTS = 50_000
+
+    async def main():
+        heap.tune_for_server()
+        kept = []
+        for commit in range(20):  # the pass falls due, and waits for an idle moment
+            kept.extend({"id": n, "data": [n]} for n in range(5_000))
+            heap.settle()
+        walks = []
+        count = heap.gc.get_freeze_count
+        heap.gc.get_freeze_count = lambda: walks.append(1) or count()
+        for commit in range(20):  # commits keep coming while it waits
+            kept.extend({"id": n, "data": [n]} for n in range(100))
+            heap.settle()
+        print(heap._Passes.due_since is not None, len(walks))
+
+    asyncio.run(main())
+    """
+)
+
+
+def test_commits_while_a_due_pass_waits_do_not_count_the_frozen_heap():
+    out = subprocess.run(
+        [sys.executable, "-c", DUE_WAITING], capture_output=True, text=True, check=True, timeout=120
+    ).stdout.split()
+    assert out == ["True", "0"]
