@@ -133,6 +133,7 @@ def _serve_command(flags: dict) -> int:
         return 2
     gc_tuning.tune_for_server()
     backend.store.on_flushed, backend.store.on_cleared = gc_tuning.settle, gc_tuning.release
+    backend.store.bulk_work = gc_tuning.bulk_work
     try:
         with asyncio.Runner(loop_factory=event_loop_factory(settings.event_loop)) as runner:
             runner.run(serve(settings, backend))

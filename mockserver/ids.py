@@ -33,6 +33,27 @@ class IdGenerator:
             if not taken(candidate):
                 return candidate
 
+    def profile_ids(self, count: int, taken: Callable[[str], bool] = lambda _: False) -> list[str]:
+        """What `count` calls of `profile_id` give, drawn in one call of the RNG per
+        round: the same ids in the same order, and the RNG left in the same state.
+
+        `getrandbits` fills its result 32 bits at a time from the least significant
+        end, so one draw of 96 x n bits is n draws of 96 bits, the first one lowest:
+        the last 24 hex digits. A candidate that is taken (or drawn twice) is passed
+        over as `profile_id` passes over it, and only the ids still missing are drawn
+        again, so no candidate is drawn that the calls one by one would not draw."""
+        ids: list[str] = []
+        drawn: set[str] = set()
+        while len(ids) < count:
+            missing = count - len(ids)
+            text = f"{self._rng.getrandbits(96 * missing):0{24 * missing}x}"
+            for end in range(24 * missing, 0, -24):
+                candidate = text[end - 24 : end]
+                if candidate not in drawn and not taken(candidate):
+                    drawn.add(candidate)
+                    ids.append(candidate)
+        return ids
+
     def task_id(
         self, id_format: TaskIdFormat, taken: Callable[[str], bool] = lambda _: False
     ) -> str:

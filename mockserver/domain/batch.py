@@ -106,18 +106,25 @@ def run_batch_slice(job: ImportJob, start: int, stop: int, book: ProfileBook) ->
     result = SliceResult()
     profile_ids, created = result.profile_ids, result.created
     row_fields, email_keys, phone_keys = rows.fields, rows.email_keys, rows.phone_keys
+    news = _NewProfiles(book, db_id, profile_ids, mode.uses_phone)
     for offset, row in enumerate(rows.row_of):
         if row < 0:
+            news.create()  # the general path looks the item up in the index maps
             run_item(job, start + offset, book, None, result)
             continue
         fields = row_fields[row]
-        found = lookup.first(email_keys[row], phone_keys[row])
+        email, phone = email_keys[row], phone_keys[row]
+        if news.hold(email, phone):
+            news.create()  # a later item of the batch finds an earlier one's profile
+        found = lookup.first(email, phone)
         if found is _SEVERAL:
+            news.create()
             found = find_profile(book, db_id, _match_key(mode, fields))
         if found is None:
             # SPEC §3: a new profile; its fields hold the email and phone it was
             # matched by already (`fields_for_new_profile` adds nothing here).
-            profile_ids.append(book.create(db_id, fields, []))
+            news.add(offset, fields, email)
+            profile_ids.append(None)  # its id once it is created
             created.append(True)
         else:
             assert isinstance(found, str)
@@ -131,7 +138,62 @@ def run_batch_slice(job: ImportJob, start: int, stop: int, book: ProfileBook) ->
             )
             profile_ids.append(found)
             created.append(False)
+    news.create()
     return result
+
+
+class _NewProfiles:
+    """The slice's new profiles not created yet: created together (`create_many`),
+    before anything looks at the index maps they would change: the general path, a
+    lookup by a key one of them holds, or `find_profile`. Nothing else draws ids or
+    sequence numbers meanwhile, so they are those `create` one by one would give."""
+
+    __slots__ = (
+        "book",
+        "by_phone",
+        "db_id",
+        "emails",
+        "fields",
+        "offsets",
+        "phones",
+        "profile_ids",
+    )
+
+    def __init__(
+        self, book: ProfileBook, db_id: int, profile_ids: list[str | None], by_phone: bool
+    ) -> None:
+        self.book, self.db_id, self.profile_ids, self.by_phone = book, db_id, profile_ids, by_phone
+        self.offsets: list[int] = []
+        self.fields: list[dict[str, Any]] = []
+        #: The keys the lookups use that these profiles will hold in the index maps.
+        self.emails: set[str] = set()
+        self.phones: set[str] = set()
+
+    def hold(self, email: str | None, phone: str | None) -> bool:
+        return (email is not None and email in self.emails) or (
+            phone is not None and phone in self.phones
+        )
+
+    def add(self, offset: int, fields: dict[str, Any], email: str | None) -> None:
+        self.offsets.append(offset)
+        self.fields.append(fields)
+        if email is not None:
+            self.emails.add(email)
+        if self.by_phone:
+            # The index holds every phone of a profile, not only the first (its key).
+            for phone in fields.get("phones") or ():
+                self.phones.add(phone_key(phone))
+
+    def create(self) -> None:
+        if not self.fields:
+            return
+        ids = self.book.create_many(self.db_id, self.fields)
+        profile_ids = self.profile_ids
+        for offset, profile_id in zip(self.offsets, ids, strict=True):
+            profile_ids[offset] = profile_id
+        self.offsets, self.fields = [], []
+        self.emails.clear()
+        self.phones.clear()
 
 
 #: A lookup that found more than one id, or a subscription: decided by `find_profile`.

@@ -69,6 +69,10 @@ class ProfileBook(Protocol):
         """Store a new profile; `fields` (a fresh dict) becomes its data."""
         ...
 
+    def create_many(self, db_id: int, fields: list[dict[str, Any]]) -> list[str]:
+        """New profiles without subscriptions, in order: `create` of each, at once."""
+        ...
+
     def replace(
         self, profile_id: str, fields: dict[str, Any], subscriptions: list[dict[str, Any]]
     ) -> None: ...

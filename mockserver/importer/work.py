@@ -108,14 +108,15 @@ class Importer:
         profiles without engaging them in any workflow.
         """
         store = self._store
-        session = store.session(job.account.name)
-        outcome = run_slice(job, start, stop, session, veto)
-        session.apply()
+        with store.bulk_work():
+            session = store.session(job.account.name)
+            outcome = run_slice(job, start, stop, session, veto)
+            session.apply()
+            if engagement is not None and len(outcome.failures) < stop - start:
+                at = iso(store.clock.now())
+                store.add_engagements([engagement.of_imports(outcome, job.options, at)])
         self.items_processed += stop - start
         self.items_failed += len(outcome.failures)
-        if engagement is not None and len(outcome.failures) < stop - start:
-            at = iso(store.clock.now())
-            store.add_engagements([engagement.of_imports(outcome, job.options, at)])
         return outcome
 
     async def import_now(

@@ -21,6 +21,7 @@ import contextlib
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -102,6 +103,9 @@ class Store:
         #: collector with them: mockserver.gc_tuning).
         self.on_flushed: Callable[[], None] = _nothing
         self.on_cleared: Callable[[int], None] = _dropped
+        #: Around each unit of import work, until its writes are in the tables
+        #: (`serve`: `gc_tuning.bulk_work`).
+        self.bulk_work: Callable[[], AbstractContextManager[None]] = contextlib.nullcontext
         try:
             self._rebuild_maps()
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -604,6 +608,30 @@ class ProfileSession:
             index = self._index(db_id)
         index.add(doc)
         return profile_id
+
+    def create_many(self, db_id: int, fields: list[dict[str, Any]]) -> list[str]:
+        """New profiles without subscriptions, in order: what `create` of each leaves
+        (ids, sequence numbers, documents, index entries), the ids drawn at once."""
+        store = self._store
+        ids = store.ids.profile_ids(len(fields), taken=self._id_taken)
+        now = self._now or self._timestamp()
+        seq = store._next_id[PROFILES]
+        store._next_id[PROFILES] = seq + len(fields)
+        account, created, add = self.account, self._created, self._index(db_id).add
+        for profile_id, data in zip(ids, fields, strict=True):
+            data["_createtime"] = now
+            doc = {
+                "id": profile_id,
+                "account": account,
+                "db_id": db_id,
+                "seq": seq,
+                "data": data,
+                "subscriptions": [],
+            }
+            seq += 1
+            created[profile_id] = doc
+            add(doc)
+        return ids
 
     def replace(
         self, profile_id: str, fields: dict[str, Any], subscriptions: list[dict[str, Any]]

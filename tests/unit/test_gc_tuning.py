@@ -168,6 +168,37 @@ def test_a_due_full_pass_waits_for_a_moment_without_commits():
     assert out == ["0", "True", "1", "True"]
 
 
+BULK = textwrap.dedent(
+    """
+    import gc
+    from mockserver import gc_tuning as heap
+
+    heap.tune_for_server()
+    garbage = {}
+    garbage["self"] = garbage  # another request's cycle, young and dead
+    del garbage
+    collections = []
+    gc.callbacks.append(lambda phase, info: phase == "start" and collections.append(info))
+    with heap.bulk_work():
+        during = gc.isenabled()
+        kept = [{"id": n, "data": [n]} for n in range(50_000)]  # far over the threshold
+    frozen_at_once = gc.get_freeze_count()
+    print(during, gc.isenabled(), len(collections), frozen_at_once >= 100_000,
+          len(gc.get_objects(0)) < 1_000, gc.collect() == 0)
+    """
+)
+
+
+def test_bulk_work_collects_first_then_freezes_what_it_made():
+    """The young garbage of others is collected before the work (one collection,
+    the cycle among it), none runs during it however much it allocates, and what
+    it made is frozen once it is done."""
+    out = subprocess.run(
+        [sys.executable, "-c", BULK], capture_output=True, text=True, check=True, timeout=120
+    ).stdout.split()
+    assert out == ["False", "True", "1", "True", "True", "True"]
+
+
 WAITING_PASS = textwrap.dedent(
     """
     import asyncio
