@@ -22,22 +22,23 @@ from mockserver.control.journal.model import (
     keep_unparsed_body,
     kept_headers,
 )
-from mockserver.http.answers import ConnectionDropped
+from mockserver.http.answers import Answer, ConnectionDropped
 from mockserver.http.paths import is_control_path
 from mockserver.keys import BACKEND, NOTES, SETTINGS, RequestNotes
 
 if TYPE_CHECKING:
     from mockserver.backend import Backend
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+#: A handler inside the recorder: an `Answer` (bytes) or a response object.
+AnsweringHandler = Callable[[web.Request], Awaitable[Answer | web.StreamResponse]]
 
 _NO_QUERY: Mapping[str, str] = MultiDictProxy(MultiDict())
 
 
 @web.middleware
 async def journal(
-    request: web.Request, handler: Handler, control: bool | None = None
-) -> web.StreamResponse:
+    request: web.Request, handler: AnsweringHandler, control: bool | None = None
+) -> Answer | web.StreamResponse:
     """Record the request and its answer (vendor calls; control calls on request).
     `control`: whether the path is the mock's own API, when the route knows."""
     backend = request.app[BACKEND]
@@ -53,7 +54,7 @@ async def journal(
     # the call (0 for most), so two runs of one script journal the same bytes.
     clock = backend.clock
     started, real_started = clock.monotonic(), time.perf_counter()
-    response: web.StreamResponse | None = None
+    response: Answer | web.StreamResponse | None = None
     try:
         response = await handler(request)
         return response
@@ -75,7 +76,7 @@ def _entry(
     backend: Backend,
     request: web.Request,
     noted: RequestNotes,
-    response: web.StreamResponse | None,
+    response: Answer | web.StreamResponse | None,
     elapsed: float,
     control: bool,
 ) -> JournalEntry:
