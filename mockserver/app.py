@@ -70,8 +70,10 @@ def create_app(settings: Settings, backend: Backend | None = None) -> web.Applic
             "*", path, responding(answer_method), expect_handler=_expect_continue
         )
         hot_path.add(app, path, route, answer_method)
-    if not settings.access_log and not general_path_only():  # the access log needs aiohttp's
+    general_only = general_path_only()  # the differential test's switch: no fast path at all
+    if not settings.access_log and not general_only:  # the access log needs aiohttp's
         app[REQUEST_HANDLER] = hot_path
+    backend.journal.raw_calls = not general_only
     add_control_routes(app, functools.partial(guarded, control=True))
     # Last: everything else, so unknown paths get the envelope, never a redirect.
     app.router.add_route(
