@@ -21,8 +21,9 @@ from mockserver.config import Settings, general_path_only
 from mockserver.control.journal.recorder import journal
 from mockserver.control.table import CONTROL_ROUTES, add_control_routes
 from mockserver.errors import StoreUnavailable
+from mockserver.http.answers import Answer
 from mockserver.http.body import Uploads
-from mockserver.http.envelope import error_envelope
+from mockserver.http.envelope import AnsweringHandler, error_envelope
 from mockserver.http.hot_path import HotPath
 from mockserver.keys import BACKEND, OPENAPI, REQUEST_HANDLER, SETTINGS, UPLOADS
 from mockserver.openapi import build_document
@@ -46,14 +47,14 @@ def create_app(settings: Settings, backend: Backend | None = None) -> web.Applic
     router = ApiRouter(API_METHODS)
     services = backend.api_services()
 
-    async def answer_vendor_call(request: web.Request) -> web.StreamResponse:
+    async def answer_vendor_call(request: web.Request) -> Answer | web.StreamResponse:
         return await router.answer(services, request)
 
-    def vendor_method(method: ApiMethod) -> Handler:
-        async def answer_method(request: web.Request) -> web.StreamResponse:
+    def vendor_method(method: ApiMethod) -> AnsweringHandler:
+        async def answer_method(request: web.Request) -> Answer | web.StreamResponse:
             return await router.answer(services, request, method)
 
-        return guarded(answer_method, control=False)
+        return answering(answer_method, control=False)
 
     hot_path = HotPath(
         app._handle,
@@ -64,12 +65,15 @@ def create_app(settings: Settings, backend: Backend | None = None) -> web.Applic
     # catch-all is reached only after walking every shorter prefix of the path.
     for method in API_METHODS:
         path = API_PREFIX + method.name
+        answer_method = vendor_method(method)
         route = app.router.add_route(
-            "*", path, vendor_method(method), expect_handler=_expect_continue
+            "*", path, responding(answer_method), expect_handler=_expect_continue
         )
-        hot_path.add(app, path, route)
-    if not settings.access_log and not general_path_only():  # the access log needs aiohttp's
+        hot_path.add(app, path, route, answer_method)
+    general_only = general_path_only()  # the differential test's switch: no fast path at all
+    if not settings.access_log and not general_only:  # the access log needs aiohttp's
         app[REQUEST_HANDLER] = hot_path
+    backend.journal.raw_calls = not general_only
     add_control_routes(app, functools.partial(guarded, control=True))
     # Last: everything else, so unknown paths get the envelope, never a redirect.
     app.router.add_route(
@@ -79,13 +83,29 @@ def create_app(settings: Settings, backend: Backend | None = None) -> web.Applic
     return app
 
 
-def guarded(handler: Handler, control: bool | None = None) -> Handler:
+def guarded(handler: AnsweringHandler, control: bool | None = None) -> Handler:
     """`handler` inside the journal's recorder and the error envelope (which asks
     `access.refusal` first): what every request goes through, in that order.
     `control`: the route serves only the mock's own API (True) or only the
     vendor's (False); None: the path decides (the catch-all)."""
+    return responding(answering(handler, control))
+
+
+def answering(handler: AnsweringHandler, control: bool | None) -> AnsweringHandler:
+    """`guarded`'s layers, answering bytes where the handler did (the hot path
+    writes them; a route `responding`)."""
     enveloped = functools.partial(error_envelope, handler=handler, control=control)
     return functools.partial(journal, handler=enveloped, control=control)
+
+
+def responding(handler: AnsweringHandler) -> Handler:
+    """A route's handler: `handler`'s answer as aiohttp's response object."""
+
+    async def respond(request: web.Request) -> web.StreamResponse:
+        answer = await handler(request)
+        return answer.response() if isinstance(answer, Answer) else answer
+
+    return respond
 
 
 @web.middleware

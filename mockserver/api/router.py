@@ -20,7 +20,7 @@ from mockserver.control.faults.effects import FiredFaults
 from mockserver.control.faults.rules import RequestFacts
 from mockserver.domain.catalog import Account
 from mockserver.errors import AltcraftError, InvalidRequest, MethodNotAllowed, MethodNotFound
-from mockserver.http.answers import JSON_CONTENT_TYPE, error_response, json_response
+from mockserver.http.answers import Answer, error_answer, json_answer
 from mockserver.http.body import read_body
 from mockserver.http.parsing import parse_json_object
 from mockserver.http.paths import normal_path
@@ -115,9 +115,10 @@ class ApiRouter:
 
     async def answer(
         self, services: ApiServices, request: web.Request, method: ApiMethod | None = None
-    ) -> web.Response:
+    ) -> Answer | web.Response:
         """Resolve, read and check the request, apply faults, run its handler.
-        `method`: the vendor method, when the route is that method's own path."""
+        `method`: the vendor method, when the route is that method's own path.
+        The answer is bytes (`Answer`) unless a fault rule made or spoiled it."""
         if method is None:
             method = self.resolve(request)
         else:
@@ -175,20 +176,21 @@ class ApiRouter:
             call = ApiCall(services, account, body, request, faults.plans())
             answer = await method.handler(call)
             if isinstance(answer, bytes):  # written once and kept (a finished task's): a success
-                response = web.Response(body=answer, content_type=JSON_CONTENT_TYPE)
+                result = Answer(answer)
                 noted.error_code, noted.answer_is_kept = 0, True
             else:
                 noted.answer = answer
                 noted.error_code = answer.get("error", 0)
-                response = json_response(answer)
+                result = json_answer(answer)
         except AltcraftError as error:
             if not faults.rules:
                 raise
             # An error is a real answer too: `truncate` and `when: after` spoil it.
-            response = error_response(error, settings.http_status, control=False)
+            result = error_answer(error, settings.http_status, control=False)
             noted.error_code = error.code
         if not faults.rules:
-            return response
+            return result
+        response = result.response()
         spoiled = faults.answer_after(request, response)
         if spoiled is not response:
             noted.answer = None  # the answer sent is not the handler's

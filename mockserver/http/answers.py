@@ -8,6 +8,8 @@ with real HTTP statuses.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -43,15 +45,40 @@ def http_status_for(code: int, policy: HttpStatusPolicy) -> int:
     return code if 400 <= code <= 599 else 500
 
 
+@dataclass(slots=True)
+class Answer:
+    """An answer as bytes, before any response object is made: what the vendor
+    router and the error envelope answer. aiohttp's path writes `response()`; the
+    hot path (`http/hot_path`) writes the bytes behind a head kept per status,
+    content type and headers, with no response object at all."""
+
+    body: bytes
+    status: int = 200
+    content_type: str = JSON_CONTENT_TYPE
+    #: Headers beside Content-Type (an error's `Retry-After`), in order; None: none.
+    headers: Mapping[str, str] | None = None
+
+    def response(self) -> web.Response:
+        """The same answer as aiohttp's response object."""
+        return web.Response(
+            body=self.body,
+            status=self.status,
+            content_type=self.content_type,
+            headers=self.headers,
+        )
+
+
+def json_answer(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Answer:
+    return Answer(orjson.dumps(body), status, JSON_CONTENT_TYPE, headers)
+
+
 def json_response(
     body: Any, status: int = 200, headers: dict[str, str] | None = None
 ) -> web.Response:
-    return web.Response(
-        body=orjson.dumps(body), status=status, content_type=JSON_CONTENT_TYPE, headers=headers
-    )
+    return json_answer(body, status, headers).response()
 
 
-def error_response(error: AltcraftError, policy: HttpStatusPolicy, control: bool) -> web.Response:
+def error_answer(error: AltcraftError, policy: HttpStatusPolicy, control: bool) -> Answer:
     """The envelope of an error: forced status, else real statuses on the control
     API, else the vendor API's status policy."""
     if error.http_status is not None:
@@ -60,4 +87,8 @@ def error_response(error: AltcraftError, policy: HttpStatusPolicy, control: bool
         status = error.code
     else:
         status = http_status_for(error.code, policy)
-    return json_response(error.envelope(), status=status, headers=error.headers or None)
+    return json_answer(error.envelope(), status=status, headers=error.headers or None)
+
+
+def error_response(error: AltcraftError, policy: HttpStatusPolicy, control: bool) -> web.Response:
+    return error_answer(error, policy, control).response()

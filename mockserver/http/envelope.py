@@ -23,14 +23,15 @@ from mockserver.errors import (
     MethodNotFound,
 )
 from mockserver.http.access import refusal
-from mockserver.http.answers import ConnectionDropped, error_response
+from mockserver.http.answers import Answer, ConnectionDropped, error_answer
 from mockserver.http.body import ClientDisconnected
 from mockserver.http.paths import is_control_path
 from mockserver.keys import NOTES, SETTINGS
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+#: A handler inside the envelope: an `Answer` (bytes) or a response object.
+AnsweringHandler = Callable[[web.Request], Awaitable[Answer | web.StreamResponse]]
 
 
 def _as_altcraft_error(exc: web.HTTPException) -> AltcraftError:
@@ -48,8 +49,8 @@ def _as_altcraft_error(exc: web.HTTPException) -> AltcraftError:
 
 @web.middleware
 async def error_envelope(
-    request: web.Request, handler: Handler, control: bool | None = None
-) -> web.StreamResponse:
+    request: web.Request, handler: AnsweringHandler, control: bool | None = None
+) -> Answer | web.StreamResponse:
     """Every failure becomes the vendor envelope; nothing escapes as HTML or a traceback.
     Access is decided first (`access.refusal`), inside the envelope: one middleware
     fewer on every request."""
@@ -79,4 +80,4 @@ async def error_envelope(
         noted.error_code = error.code
     if control is None:
         control = is_control_path(request.path)
-    return error_response(error, request.app[SETTINGS].http_status, control)
+    return error_answer(error, request.app[SETTINGS].http_status, control)

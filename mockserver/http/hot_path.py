@@ -8,15 +8,17 @@ the answer's headers in a multidict and writes them. For a POST to a vendor
 method's own path that arrives whole, as HTTP/1.1 keep-alive, the answer
 does not depend on any of that: `HotPath` calls the route's handler (the same
 guarded handler, journal, envelope and router included) with the route's
-match info made once, and writes the answer's head and body in one write,
-with the bytes aiohttp would have written.
+match info made once; the handler answers bytes (`Answer`, no response
+object), which are written behind a head kept per status, content type and
+headers (only Content-Length and the Date of the second filled in), in one
+write: the bytes aiohttp would have written.
 
 Anything else takes aiohttp's general path unchanged: another path or
 method, a query string, a body not wholly arrived (large or chunked), `Expect:
 100-continue`, `Connection: close` or HTTP/1.0, a server with fault rules set,
 `--latency` or the access log, and any answer that is not a plain
-`web.Response` of bytes (a fault's, a dropped connection's, a forced close).
-`tests/test_hot_path.py` runs the same requests through both paths and
+`Answer` or `web.Response` of bytes (a fault's, a dropped connection's, a
+forced close). `tests/reliability/test_hot_path.py` runs the same requests through both paths and
 compares everything a client and the control API can see.
 """
 
@@ -31,7 +33,11 @@ from aiohttp.http import SERVER_SOFTWARE, HttpVersion11
 from aiohttp.web_request import BaseRequest
 from aiohttp.web_urldispatcher import AbstractRoute, UrlMappingMatchInfo
 
+from mockserver.http.answers import Answer
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+#: A route's handler before `app.responding`: bytes (`Answer`) or a response object.
+AnsweringHandler = Callable[[web.Request], Awaitable[Answer | web.StreamResponse]]
 
 _SERVER_LINE = f"Server: {SERVER_SOFTWARE}\r\n\r\n"
 #: Answers up to this size are written in one write; aiohttp writes bigger ones,
@@ -50,14 +56,21 @@ class HotPath:
         self._general = general
         self._quiet = quiet
         self._max_body = max_body
-        self._routes: dict[str, tuple[Handler, UrlMappingMatchInfo]] = {}
+        self._routes: dict[str, tuple[AnsweringHandler, UrlMappingMatchInfo]] = {}
+        #: The Date and Server lines and the blank line, for the second aiohttp's
+        #: `rfc822_formatted_time` last gave (the same string object within it).
+        self._date = ""
+        self._tail = b""
 
-    def add(self, app: web.Application, path: str, route: AbstractRoute) -> None:
-        """Serve POSTs to `path` (exactly as sent) with `route`'s handler."""
+    def add(
+        self, app: web.Application, path: str, route: AbstractRoute, handler: AnsweringHandler
+    ) -> None:
+        """Serve POSTs to `path` (exactly as sent) with `handler`: `route`'s handler
+        before its answer is made a response object."""
         match_info = UrlMappingMatchInfo({}, route)
         match_info.add_app(app)
         match_info.freeze()  # what `_handle` does with the one it resolves
-        self._routes[path] = (route.handler, match_info)
+        self._routes[path] = (handler, match_info)
 
     async def __call__(self, request: web.Request) -> web.StreamResponse:
         found = self._routes.get(request.raw_path)
@@ -65,12 +78,46 @@ class HotPath:
             return await self._general(request)
         handler, match_info = found
         request._match_info = match_info
-        response = await handler(request)
+        answer = await handler(request)
         if match_info.current_app.on_response_prepare:
-            return response  # a hook that sees every answer's headers: aiohttp's way
-        plain = written_plainly(response)
+            # A hook that sees every answer's headers: aiohttp's way.
+            return answer.response() if isinstance(answer, Answer) else answer
+        if isinstance(answer, Answer):
+            plain = self._written(answer)
+            if plain is None:
+                return answer.response()
+        else:
+            plain = written_plainly(answer)
+            if plain is None:
+                return answer
         # aiohttp's connection handler asks only what PlainAnswer has.
-        return response if plain is None else cast(web.StreamResponse, plain)
+        return cast(web.StreamResponse, plain)
+
+    def _written(self, answer: Answer) -> PlainAnswer | None:
+        """`answer` as one write (None: aiohttp writes it: see `written_plainly`)."""
+        body = answer.body
+        if type(body) is not bytes or not body or len(body) > PLAIN_BODY_LIMIT:
+            return None
+        headers = answer.headers
+        key = (
+            answer.status,
+            answer.content_type,
+            None if headers is None else tuple(headers.items()),
+        )
+        start = _ANSWER_HEADS.get(key)
+        if start is None:
+            found = _head_start(answer.response())
+            if found is None:
+                return None
+            start = found.encode()
+            if len(_ANSWER_HEADS) >= _KEPT_HEADS:
+                _ANSWER_HEADS.clear()
+            _ANSWER_HEADS[key] = start
+        date = rfc822_formatted_time()
+        if date is not self._date:
+            self._date = date
+            self._tail = f"\r\nDate: {date}\r\n{_SERVER_LINE}".encode()
+        return PlainAnswer(answer.status, b"".join((start, b"%d" % len(body), self._tail, body)))
 
     def _plain(self, request: web.Request) -> bool:
         if request.method != hdrs.METH_POST or request.version != HttpVersion11:
@@ -99,18 +146,12 @@ def written_plainly(response: web.StreamResponse) -> PlainAnswer | None:
     headers = response.headers
     if hdrs.CONTENT_LENGTH in headers or hdrs.DATE in headers or hdrs.SERVER in headers:
         return None
-    if hdrs.CONNECTION in headers or hdrs.TRANSFER_ENCODING in headers:
-        return None
-    # Response._start and StreamResponse._prepare_headers, for this case: the
-    # handler's headers in their order, then Content-Length, Date and Server.
     key = (response.status, response.reason, tuple(headers.items()))
     start = _HEADS.get(key)
     if start is None:
-        if any(_unsafe(name) or _unsafe(value) for name, value in headers.items()):
-            return None  # a header aiohttp refuses to write: let it say so
-        lines = [f"HTTP/1.1 {response.status} {response.reason}\r\n"]
-        lines += [f"{name}: {value}\r\n" for name, value in headers.items()]
-        start = "".join(lines) + "Content-Length: "
+        start = _head_start(response)
+        if start is None:
+            return None
         if len(_HEADS) >= _KEPT_HEADS:
             _HEADS.clear()
         _HEADS[key] = start
@@ -118,8 +159,29 @@ def written_plainly(response: web.StreamResponse) -> PlainAnswer | None:
     return PlainAnswer(response.status, head.encode() + body)
 
 
+def _head_start(response: web.Response) -> str | None:
+    """The head aiohttp writes for `response`, up to Content-Length's value (None:
+    aiohttp must write it). Response._start and StreamResponse._prepare_headers, for
+    this case: the handler's headers in their order, then Content-Length, Date and
+    Server."""
+    headers = response.headers
+    if hdrs.CONTENT_LENGTH in headers or hdrs.DATE in headers or hdrs.SERVER in headers:
+        return None
+    if hdrs.CONNECTION in headers or hdrs.TRANSFER_ENCODING in headers:
+        return None
+    if response.chunked or response.compression or getattr(response, "_cookies", None):
+        return None
+    if any(_unsafe(name) or _unsafe(value) for name, value in headers.items()):
+        return None  # a header aiohttp refuses to write: let it say so
+    lines = [f"HTTP/1.1 {response.status} {response.reason}\r\n"]
+    lines += [f"{name}: {value}\r\n" for name, value in headers.items()]
+    return "".join(lines) + "Content-Length: "
+
+
 #: The start of the heads written, by status, reason and the handler's headers.
 _HEADS: dict[tuple[int, str, tuple[tuple[str, str], ...]], str] = {}
+#: The same for `Answer`s, by status, content type and their other headers.
+_ANSWER_HEADS: dict[tuple[int, str, tuple[tuple[str, str], ...] | None], bytes] = {}
 _KEPT_HEADS = 64
 
 

@@ -76,6 +76,9 @@ def corpus(task_id: str, finished_id: str, big_id: str) -> Iterator[list[bytes]]
         request(STATUS, orjson.dumps({"task_id": finished_id}), headers=(f"Token: {TOKEN}",)),
     ]
     yield [request(STATUS + "?token=" + TOKEN, orjson.dumps({"task_id": finished_id}))]
+    yield [request(STATUS + "?", status)]  # an empty query: journaled as no query
+    long_header = "X-Long: " + "v" * 400  # past the mirror run's journal body limit
+    yield [request(STATUS, status, headers=("Content-Type: application/json", long_header))]
     yield [request("/api/v1.1//tasks/status/", status)]
     yield [request("/api/v1.1/tasks/Status", status)]
     yield [request("/api/v1.1/no/such/method", status)]
@@ -189,6 +192,8 @@ def test_the_hot_path_answers_and_records_what_the_general_path_does(
     seen = []
     for name, env in (("hot", {}), ("general", {GENERAL_PATH_ONLY_ENV: "1"})):
         args = ["--seed", "7", "--max-body-bytes", "400000", "--http-status", policy]
+        if policy == "mirror":  # bodies, answers and headers past the journal's limit too
+            args += ["--journal-body-limit", "300"]
         with MockServerProcess(args, db=str(tmp_path / f"{name}.json"), env=env) as server:
             seen.append(observe(server))
     hot, general = seen
@@ -215,7 +220,7 @@ def test_the_hot_path_is_the_default_and_steps_aside_for_the_access_log(
 ) -> None:
     from mockserver.app import create_app
     from mockserver.config import load_settings
-    from mockserver.keys import REQUEST_HANDLER
+    from mockserver.keys import BACKEND, REQUEST_HANDLER
 
     monkeypatch.delenv(GENERAL_PATH_ONLY_ENV, raising=False)
     plain = {"db": ":memory:"}
@@ -223,3 +228,4 @@ def test_the_hot_path_is_the_default_and_steps_aside_for_the_access_log(
     assert REQUEST_HANDLER not in create_app(load_settings({**plain, "access_log": True}, {}))
     monkeypatch.setenv(GENERAL_PATH_ONLY_ENV, "1")
     assert REQUEST_HANDLER not in create_app(load_settings(plain, environ={}))
+    assert not create_app(load_settings(plain, environ={}))[BACKEND].journal.raw_calls

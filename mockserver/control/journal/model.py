@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import unquote
 
 import orjson
+from multidict import MultiDict, MultiDictProxy
 
 from mockserver.clock import iso
 from mockserver.control.journal.masking import (
@@ -279,6 +280,90 @@ class JournalEntry:
         }
 
 
+class RecordedCall:
+    """A plain vendor call as recorded: raw values only, no entry yet. A poller
+    sends thousands a second and most are never read, so the `JournalEntry`
+    (its fields, the token's fingerprint, the time as text, then the masking and
+    parsing of `JournalEntry.settle`) is made when the journal is read. Its size
+    is counted when recorded, as the entry's would be.
+
+    Only the common case is recorded this way (`recorded_call` says which): a
+    vendor call with no query, its JSON body and its answer within the body
+    limit, no fault rule fired; anything else is made an entry at once."""
+
+    __slots__ = (
+        "account",
+        "api_method",
+        "body",
+        "elapsed",
+        "headers",
+        "id",
+        "kept",
+        "method",
+        "moment",
+        "path",
+        "response",
+        "settled",
+        "size",
+        "status",
+        "token",
+        "warning",
+    )
+
+    def __init__(
+        self,
+        entry_id: int,
+        method: str,
+        path: str,
+        moment: datetime,
+        headers: Mapping[str, str],
+        size: int,
+    ) -> None:
+        self.id = entry_id
+        self.method = method
+        self.path = path
+        self.moment = moment
+        #: As `kept_headers` keeps them (the request's read-only view when they fit).
+        self.headers = headers
+        self.size = size
+        self.api_method: str | None = None
+        self.account: str | None = None
+        self.token: str | None = None
+        self.warning: str | None = None
+        self.elapsed = 0.0
+        #: The request's JSON body and the answer, as bytes (compact already).
+        self.body = b""
+        self.status = 0
+        self.response = b""
+        self.settled: JournalEntry | None = None
+
+    def settle(self) -> JournalEntry:
+        """The entry (made once): what the general recording makes of the same call."""
+        entry = self.settled
+        if entry is not None:
+            return entry
+        token = self.token
+        entry = self.settled = JournalEntry(
+            id=self.id,
+            method=self.method,
+            path=self.path,
+            api_method=self.api_method,
+            account=self.account,
+            token_fingerprint=None if token is None else token_fingerprint(token),
+            warning=self.warning,
+            duration_ms=self.elapsed * 1000,
+            body_bytes=len(self.body),
+            status=self.status,
+            deferred=Deferred(self.moment, NO_QUERY, self.headers, self.body, self.response),
+            size=self.size,
+        )
+        return entry.settle()
+
+
+#: aiohttp's view of no query at all (what a request without one shows).
+NO_QUERY: Mapping[str, str] = MultiDictProxy(MultiDict())
+
+
 @dataclass(frozen=True, slots=True)
 class JournalFilter:
     #: In normal form: it finds the requests sent to that path however written
@@ -310,7 +395,13 @@ class JournalFilter:
 
 class Journal:
     def __init__(self, size: int, body_limit: int, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
-        self._entries: deque[JournalEntry] = deque(maxlen=size)
+        #: Entries, and calls recorded as raw values (made entries when first read).
+        self._entries: deque[JournalEntry | RecordedCall] = deque(maxlen=size)
+        #: Whether `_entries` holds a RecordedCall (a reader replaces them).
+        self._raw = False
+        #: Whether the recorder may keep plain calls as raw values (`RecordedCall`);
+        #: off, every entry is made when recorded (the differential test's general path).
+        self.raw_calls = True
         self._next_id = 1
         self.body_limit = body_limit
         #: `--journal-max-bytes`: the entries' `size` in all.
@@ -352,9 +443,11 @@ class Journal:
         self._next_id += 1
         return entry_id
 
-    def record(self, entry: JournalEntry) -> None:
+    def record(self, entry: JournalEntry | RecordedCall) -> None:
         """Keep the entry; drop the oldest past `--journal-size` entries, or past
         `--journal-max-bytes` bytes in all (the newest entry is always kept)."""
+        if type(entry) is RecordedCall:
+            self._raw = True
         entries = self._entries
         if len(entries) == entries.maxlen:
             self.dropped += 1
@@ -370,7 +463,11 @@ class Journal:
 
     def entries(self, where: JournalFilter, limit: int | None = None) -> list[JournalEntry]:
         # Filters look at settled fields (the time, the answer's error code).
-        found = [entry for entry in self._entries if where.matches(entry.settle())]
+        settled = [entry.settle() for entry in self._entries]
+        if self._raw:  # read once: the ring keeps the entries, not the raw values too
+            self._entries = deque(settled, maxlen=self._entries.maxlen)
+            self._raw = False
+        found = [entry for entry in settled if where.matches(entry)]
         return found[-limit:] if limit else found
 
     def _tell_waiters(self) -> None:

@@ -6,38 +6,38 @@ the metrics (`control/metrics`) here, from the same observation."""
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
-from multidict import MultiDict, MultiDictProxy
 
 from mockserver.control.journal.masking import KNOWN_TOKEN, known_values, token_fingerprint
 from mockserver.control.journal.model import (
     ENTRY_OVERHEAD_BYTES,
+    NO_QUERY,
     Deferred,
     JournalEntry,
+    RecordedCall,
     compact,
     keep_body,
     keep_unparsed_body,
     kept_headers,
 )
-from mockserver.http.answers import ConnectionDropped
+from mockserver.http.answers import Answer, ConnectionDropped
 from mockserver.http.paths import is_control_path
 from mockserver.keys import BACKEND, NOTES, SETTINGS, RequestNotes
 
 if TYPE_CHECKING:
     from mockserver.backend import Backend
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-_NO_QUERY: Mapping[str, str] = MultiDictProxy(MultiDict())
+#: A handler inside the recorder: an `Answer` (bytes) or a response object.
+AnsweringHandler = Callable[[web.Request], Awaitable[Answer | web.StreamResponse]]
 
 
 @web.middleware
 async def journal(
-    request: web.Request, handler: Handler, control: bool | None = None
-) -> web.StreamResponse:
+    request: web.Request, handler: AnsweringHandler, control: bool | None = None
+) -> Answer | web.StreamResponse:
     """Record the request and its answer (vendor calls; control calls on request).
     `control`: whether the path is the mock's own API, when the route knows."""
     backend = request.app[BACKEND]
@@ -53,7 +53,7 @@ async def journal(
     # the call (0 for most), so two runs of one script journal the same bytes.
     clock = backend.clock
     started, real_started = clock.monotonic(), time.perf_counter()
-    response: web.StreamResponse | None = None
+    response: Answer | web.StreamResponse | None = None
     try:
         response = await handler(request)
         return response
@@ -64,18 +64,53 @@ async def journal(
     finally:
         # Recorded even when the connection was dropped (response is None).
         elapsed = clock.monotonic() - started
-        backend.journal.record(_entry(backend, request, noted, response, elapsed, control))
+        raw = backend.journal.raw_calls and not control
+        call = _recorded_call(backend, request, noted, response, elapsed) if raw else None
+        if call is not None:
+            backend.journal.record(call)
+        else:
+            backend.journal.record(_entry(backend, request, noted, response, elapsed, control))
         if not control:  # counted for /_mock/metrics, in real seconds whatever the clock
             status = 499 if response is None else response.status
             took = time.perf_counter() - real_started
             backend.request_counters.observe(noted.api_method, noted.error_code, status, took)
 
 
+def _recorded_call(
+    backend: Backend,
+    request: web.Request,
+    noted: RequestNotes,
+    response: Answer | web.StreamResponse | None,
+    elapsed: float,
+) -> RecordedCall | None:
+    """The common vendor call as raw values (`RecordedCall`), else None: no query,
+    no fault fired, a JSON body and an answer of bytes within the body limit. Its
+    entry, when read, is the one `_entry` would make now."""
+    raw, payload = noted.raw_body, getattr(response, "body", None)
+    if raw is None or noted.body is None or type(payload) is not bytes or noted.faults:
+        return None
+    limit = backend.journal.body_limit
+    if request.query_string or len(raw) > limit or len(payload) > limit:
+        return None
+    assert response is not None and noted.journal_id is not None
+    raw_path = request.raw_path
+    headers, header_bytes = kept_headers(request.headers, limit)
+    size = ENTRY_OVERHEAD_BYTES + len(raw_path) + header_bytes + len(raw) + len(payload)
+    path = raw_path.partition("?")[0]
+    call = RecordedCall(noted.journal_id, request.method, path, backend.clock.now(), headers, size)
+    call.api_method, call.account, call.token = noted.api_method, noted.account, noted.token
+    call.warning, call.elapsed, call.status = noted.warning, elapsed, response.status
+    call.body = raw
+    # An answer kept by its handler (a finished task's) is compact already.
+    call.response = payload if noted.answer_is_kept else compact(payload)
+    return call
+
+
 def _entry(
     backend: Backend,
     request: web.Request,
     noted: RequestNotes,
-    response: web.StreamResponse | None,
+    response: Answer | web.StreamResponse | None,
     elapsed: float,
     control: bool,
 ) -> JournalEntry:
@@ -87,7 +122,7 @@ def _entry(
         # Values that are tokens, masked whatever they are called.
         deferred.secrets = known_values(request.query, backend.is_known_token)
     else:  # most calls: aiohttp's parsed view of no query is not built for them
-        deferred = Deferred(backend.clock.now(), _NO_QUERY, headers)
+        deferred = Deferred(backend.clock.now(), NO_QUERY, headers)
     assert noted.journal_id is not None
     entry = JournalEntry(
         id=noted.journal_id,
