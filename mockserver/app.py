@@ -25,6 +25,7 @@ from mockserver.http.answers import Answer
 from mockserver.http.body import Uploads
 from mockserver.http.envelope import AnsweringHandler, error_envelope
 from mockserver.http.hot_path import HotPath
+from mockserver.http.hot_path import supported as hot_path_supported
 from mockserver.keys import BACKEND, OPENAPI, REQUEST_HANDLER, SETTINGS, UPLOADS
 from mockserver.openapi import build_document
 
@@ -71,7 +72,8 @@ def create_app(settings: Settings, backend: Backend | None = None) -> web.Applic
         )
         hot_path.add(app, path, route, answer_method)
     general_only = general_path_only()  # the differential test's switch: no fast path at all
-    if not settings.access_log and not general_only:  # the access log needs aiohttp's
+    # The access log needs aiohttp's path; so does an aiohttp release not checked.
+    if not settings.access_log and not general_only and hot_path_supported():
         app[REQUEST_HANDLER] = hot_path
     backend.journal.raw_calls = not general_only
     add_control_routes(app, functools.partial(guarded, control=True))

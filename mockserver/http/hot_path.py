@@ -43,6 +43,24 @@ _SERVER_LINE = f"Server: {SERVER_SOFTWARE}\r\n\r\n"
 #: Answers up to this size are written in one write; aiohttp writes bigger ones,
 #: draining the socket's buffer as it goes (its writer's own limit).
 PLAIN_BODY_LIMIT = 64 * 1024
+#: The aiohttp releases whose connection handler, match info and response head
+#: the hot path was checked against (tests/reliability/test_hot_path.py): it
+#: reaches below aiohttp's public API, so any other release takes aiohttp's own
+#: path for every request (the same answers, at aiohttp's speed).
+CHECKED_AIOHTTP = ((3, 14),)
+
+
+def supported(version: str | None = None) -> bool:
+    """Whether the installed aiohttp (or `version`) is one the hot path was checked on."""
+    if version is None:
+        from aiohttp import __version__ as installed
+
+        version = installed
+    try:
+        major_minor = tuple(int(part) for part in version.split(".")[:2])
+    except ValueError:
+        return False
+    return major_minor in CHECKED_AIOHTTP
 
 
 class HotPath:

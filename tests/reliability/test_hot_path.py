@@ -18,10 +18,14 @@ import pytest
 
 from mockserver.api import API_METHODS
 from mockserver.config import GENERAL_PATH_ONLY_ENV
-from mockserver.http.hot_path import PLAIN_BODY_LIMIT
+from mockserver.http.hot_path import PLAIN_BODY_LIMIT, supported
 from mockserver.testing import MockServerProcess
 
-pytestmark = pytest.mark.slow
+pytestmark = [
+    pytest.mark.slow,
+    # On another aiohttp release both servers take aiohttp's path: nothing to compare.
+    pytest.mark.skipif(not supported(), reason="the hot path is off on this aiohttp release"),
+]
 
 TOKEN = "abcdefghijklmnqrstuvwxyz"  # the shipped fixture's
 STATUS = "/api/v1.1/tasks/status"
