@@ -36,8 +36,6 @@ from mockserver.domain.profiles import (
     KeyMaps,
     ProfileBook,
     find_profile,
-    merge_fields,
-    merge_subscriptions,
 )
 from mockserver.domain.values import ValueProblem, email_key, email_keys_column, phone_key
 
@@ -128,14 +126,7 @@ def run_batch_slice(job: ImportJob, start: int, stop: int, book: ProfileBook) ->
             created.append(True)
         else:
             assert isinstance(found, str)
-            stored = book.get(found)
-            assert stored is not None
-            subscriptions = stored["subscriptions"]
-            book.replace(
-                found,
-                merge_fields(stored["data"], fields),
-                merge_subscriptions(subscriptions, []) if subscriptions else [],
-            )
+            book.merge_data(found, fields)
             profile_ids.append(found)
             created.append(False)
     news.create()

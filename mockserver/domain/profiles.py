@@ -77,6 +77,12 @@ class ProfileBook(Protocol):
         self, profile_id: str, fields: dict[str, Any], subscriptions: list[dict[str, Any]]
     ) -> None: ...
 
+    def merge_data(self, profile_id: str, fields: Mapping[str, Any]) -> None:
+        """An update that gives fields and no subscriptions: what `replace` with
+        `merge_fields(data, fields)` and the stored subscriptions merged with none
+        leaves."""
+        ...
+
 
 def find_profile(book: ProfileBook, db_id: int, key: MatchKey) -> str | None:
     """The profile an item's key selects, or None.

@@ -23,13 +23,13 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, cast
 
 import orjson
 from tinydb import TinyDB
 
 from mockserver.clock import Clock, iso
-from mockserver.domain.profiles import Profile
+from mockserver.domain.profiles import Profile, merge_fields, merge_subscriptions
 from mockserver.errors import StoreUnavailable
 from mockserver.ids import IdGenerator
 from mockserver.store.engagements import engagement_count, engagement_records
@@ -649,6 +649,31 @@ class ProfileSession:
             self._created[profile_id] = new
         else:
             self._replaced[profile_id] = new
+
+    def merge_data(self, profile_id: str, fields: Mapping[str, Any]) -> None:
+        """`replace` for an update that gives no subscriptions. The common one (the
+        profile has none, no indexed value changes) changes the stored data in
+        place, with no copy of the document and its data: the result is the same
+        document, and nothing holds a stored document past the request that read it."""
+        old = self.get(profile_id)
+        assert old is not None, profile_id
+        data = old["data"]
+        index = self._indexes.get(old["db_id"]) or self._index(old["db_id"])
+        if (
+            old["subscriptions"]
+            or index.fields
+            or ("email" in fields and fields["email"] != data.get("email"))
+            or ("phones" in fields and fields["phones"] != data.get("phones"))
+        ):
+            subscriptions = old["subscriptions"]
+            merged = merge_subscriptions(subscriptions, []) if subscriptions else []
+            self.replace(profile_id, merge_fields(data, fields), merged)
+            return
+        data.update(fields)
+        if profile_id not in self._created:
+            # The live document itself (a stored profile is a dict; `get` shows it
+            # read-only to the domain).
+            self._replaced[profile_id] = cast(dict[str, Any], old)
 
     def load_fixture_profile(
         self, db_id: int, doc: Mapping[str, Any], data: Mapping[str, Any] | None = None

@@ -369,3 +369,28 @@ def test_new_profiles_a_later_item_finds_are_created_before_it_looks(monkeypatch
         assert observed(fast[0]) == observed(slow[0])
     # By email, then phone: a, b, c and e are new; "d" finds b by its phone.
     assert fast[1][0].created.count(True) == 4
+
+
+def test_updates_keep_a_custom_field_index_in_step_by_both_paths(monkeypatch):
+    """Once a `custom` import has indexed a field, an email-matched update that
+    changes that field moves the profile in the field's index, whichever path
+    imports it (an update in place must not skip the index)."""
+    states = []
+    for general in (False, True):
+        store = fresh_store()
+        by_crm = ImportOptions(matching=MatchingMode.CUSTOM, field_name="CRM_ID")
+        first = [{"data": {"email": f"c{n}@example.com", "CRM_ID": f"A{n}"}} for n in range(40)]
+        _, made, _ = run_all(
+            monkeypatch, by_crm, first, general=general, slice_items=500, store=store
+        )
+        assert store._indexes[("default", 1)].fields  # the field is indexed now
+        again = [{"data": {"email": f"c{n}@example.com", "CRM_ID": f"B{n}"}} for n in range(40)]
+        by_email = ImportOptions(matching=MatchingMode.EMAIL)
+        run_all(monkeypatch, by_email, again, general=general, slice_items=500, store=store)
+        found = run_all(
+            monkeypatch, by_crm, again[:3], general=general, slice_items=500, store=store
+        )
+        # The new values find the profiles the first import made.
+        assert found[1][0].profile_ids == made[0].profile_ids[:3]
+        states.append(observed(store))
+    assert states[0] == states[1]
