@@ -8,7 +8,9 @@ not the read's), and read with filters before anything else reads it."""
 
 from __future__ import annotations
 
+import os
 import socket
+import time
 import urllib.request
 from typing import Any
 
@@ -16,7 +18,7 @@ import orjson
 import pytest
 
 from mockserver.config import GENERAL_PATH_ONLY_ENV
-from mockserver.http.hot_path import supported
+from mockserver.http.hot_path import PLAIN_BODY_LIMIT, supported
 from mockserver.testing import MockServerProcess
 from tests.reliability.test_hot_path import TOKEN, call, read_answer
 
@@ -108,3 +110,43 @@ def test_state_changed_between_calls_on_one_connection(tmp_path: Any, flags: lis
         first_read = [entry["time"] for entry in hot["reads"][0]]
         assert first_read == [START, START, LATER, LATER, LATER, LATER]
         assert {entry["time"] for entry in hot["reads"][1]} == {LATER}
+
+
+def resident_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS line")
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads the server's RSS")
+def test_a_client_that_pipelines_and_never_reads_is_not_answered_into_memory() -> None:
+    """aiohttp waits for a full socket buffer to drain after each answer (its
+    writer's `drain`), so a client that pipelines polls and reads none of the
+    answers holds the server at the socket's buffers; the hot path waits too."""
+    with MockServerProcess(["--progression", "instant"]) as server:
+        people = [{"email": f"user{n}@example.com"} for n in range(1500)]
+        port = int(server.url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            reader = sock.makefile("rb")
+            sock.sendall(call("workflows/import_and_start_batch_task", workflow_id=2, data=people))
+            created = read_answer(reader, head_only=False).partition(b"\r\n\r\n")[2]
+            poll = call("tasks/status", task_id=orjson.loads(created)["task_id"])
+            sock.sendall(poll)
+            answer = read_answer(reader, head_only=False)
+            assert 40_000 < len(answer) <= PLAIN_BODY_LIMIT + 1000  # a finished task's, kept
+            assert server.pid is not None
+            before = resident_kib(server.pid)
+            for _ in range(20):
+                sock.sendall(poll * 100)  # 2,000 answers of ~63 KB: ~125 MB if all kept
+            deadline = time.monotonic() + 10
+            last = None
+            while time.monotonic() < deadline:  # until the server stops answering them
+                time.sleep(0.5)
+                newest = control(server.url, "GET", "/_mock/requests?limit=1")["requests"][-1]
+                if newest["id"] == last:
+                    break
+                last = newest["id"]
+            grown_mib = (resident_kib(server.pid) - before) / 1024
+        assert grown_mib < 40, f"the server grew by {grown_mib:.0f} MiB for answers never read"
