@@ -225,6 +225,12 @@ class PlainAnswer:
             # aiohttp's own words for it; its connection handler stops there.
             raise ConnectionResetError("Cannot write to closing transport")
         transport.write(self.data)
+        if request.protocol.writing_paused:
+            # The socket's buffer is full (a client reading slowly, or pipelining
+            # without reading): wait for it to drain before the next request, as
+            # aiohttp's writer does after each answer, so unread answers are never
+            # piled up in memory.
+            await request.writer.drain()
 
     async def write_eof(self) -> None:
         return None
