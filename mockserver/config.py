@@ -373,9 +373,10 @@ def settings_for_tests(**overrides: Any) -> Settings:
     return replace(Settings(), **base)
 
 
-#: Private, for `tests/test_hot_path.py` only (no flag, not in README's table):
-#: "1" serves every request through aiohttp's router, as when the hot path does
-#: not apply, so one test can compare both paths on the same requests.
+#: Private, for the differential tests only (tests/reliability/test_hot_path*.py;
+#: no flag, not in README's table): "1" serves every request through aiohttp's
+#: router, as when the hot path does not apply, and records every journal entry
+#: at once, so one test can compare both paths on the same requests.
 GENERAL_PATH_ONLY_ENV = ENV_PREFIX + "PRIVATE_GENERAL_PATH_ONLY"
 
 

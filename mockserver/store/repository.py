@@ -603,10 +603,7 @@ class ProfileSession:
             "subscriptions": subscriptions,
         }
         self._created[profile_id] = doc
-        index = self._indexes.get(db_id)
-        if index is None:
-            index = self._index(db_id)
-        index.add(doc)
+        self._index(db_id).add(doc)
         return profile_id
 
     def create_many(self, db_id: int, fields: list[dict[str, Any]]) -> list[str]:
@@ -641,10 +638,7 @@ class ProfileSession:
         new = dict(old)
         new["data"] = fields
         new["subscriptions"] = subscriptions
-        index = self._indexes.get(old["db_id"])
-        if index is None:
-            index = self._index(old["db_id"])
-        index.replace(old, new)
+        self._index(old["db_id"]).replace(old, new)
         if profile_id in self._created:
             self._created[profile_id] = new
         else:
@@ -658,7 +652,7 @@ class ProfileSession:
         old = self.get(profile_id)
         assert old is not None, profile_id
         data = old["data"]
-        index = self._indexes.get(old["db_id"]) or self._index(old["db_id"])
+        index = self._index(old["db_id"])
         if (
             old["subscriptions"]
             or index.fields

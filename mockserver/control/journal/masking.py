@@ -26,7 +26,6 @@ def mask_token(token: str) -> str:
 
 
 @lru_cache(maxsize=256)  # a client sends the same few tokens on every call
-@lru_cache(maxsize=256)
 def token_fingerprint(token: str) -> str:
     """A stable, non-reversible name for a token (journal filters compare these)."""
     return hashlib.sha256(token.encode()).hexdigest()[:16]
