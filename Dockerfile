@@ -15,7 +15,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 RUN useradd --create-home --uid 10001 mock && mkdir -p /data && chown mock /data
 
 # The package from the build context (a plain install: schemas/ and fixtures/ ship inside).
-COPY pyproject.toml README.md /src/
+# hatch_build.py compiles the import core with mypyc when the base image has a C
+# compiler (python:3.11 has one, python:3.11-slim has not: pure Python, same answers).
+COPY pyproject.toml hatch_build.py README.md /src/
 COPY mockserver /src/mockserver
 COPY schemas /src/schemas
 COPY fixtures /src/fixtures

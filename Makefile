@@ -8,7 +8,13 @@ ARGS   ?=
 # The suite runs on both cores (pytest-xdist); `make test JOBS=0` runs it in one process.
 JOBS   ?= 2
 
-.PHONY: run test test-fast image-test bench browser lint format openapi dist clean
+# `make bench` measures the wheel `pip install .` builds (its import core compiled by
+# mypyc where the machine has a C compiler, hatch_build.py), unpacked here with its
+# bytecode as pip writes it; rebuilt when a source changes. The sources' bytecode too:
+# the import rows are measured on them as well (pure Python, as an editable install).
+BUILT := .altcraft-mock/wheel-build
+
+.PHONY: run test test-compiled test-fast image-test bench browser lint format openapi dist clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (set PYTHON=...)")'
@@ -23,11 +29,31 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $@ $(VENV)/.installed
 
+$(BUILT)/.built: pyproject.toml hatch_build.py $(shell find mockserver schemas fixtures -type f -not -path '*/__pycache__/*' 2>/dev/null) | $(BIN)/python
+	rm -rf $(BUILT) && mkdir -p $(BUILT)
+	$(BIN)/python -m pip wheel --quiet --no-deps . -w $(BUILT)/wheel
+	$(BIN)/python -m pip install --quiet --no-deps --target $(BUILT)/site $(BUILT)/wheel/*.whl
+	@touch $@
+
 run: $(VENV)/.installed
 	$(BIN)/python -m mockserver serve $(ARGS)
 
 test: $(VENV)/.installed-test browser
 	$(BIN)/python -m pytest -p xdist -n $(JOBS) $(ARGS)
+	$(if $(ARGS),,@$(MAKE) --no-print-directory test-compiled)
+
+# The same code as the wheel builds it, its import core compiled by mypyc (BUILT,
+# above): the tests that run the import core, in process and in a server process.
+# `make test` runs this second pass after the whole suite (without ARGS).
+COMPILED_TESTS := tests/unit tests/api tests/control tests/e2e/test_process.py \
+	tests/reliability/test_hot_path_state.py tests/reliability/test_properties.py \
+	tests/reliability/test_crash.py tests/reliability/test_store_files.py
+# PYTHONSAFEPATH: the working folder's sources are not put ahead of the build.
+test-compiled: $(VENV)/.installed-test $(BUILT)/.built
+	@if ! ls $(BUILT)/site/*__mypyc* >/dev/null 2>&1; then \
+		if command -v cc >/dev/null; then echo "test-compiled: a C compiler is here but mypyc built nothing (pip wheel -v . says why)"; exit 1; fi; \
+		echo "test-compiled: no C compiler here: the wheel is pure Python, tested as such"; fi
+	PYTHONSAFEPATH=1 PYTHONPATH=$(BUILT)/site $(BIN)/python -m pytest -p xdist -n $(JOBS) $(COMPILED_TESTS) $(ARGS)
 
 # The quick loop: everything but the tests marked `slow` (processes, the browser,
 # fuzzing, big loads); `make test` runs them all.
@@ -42,12 +68,9 @@ image-test: $(VENV)/.installed-test
 	@sh scripts/ensure-docker.sh
 	IMAGE_TESTS_START_DOCKERD=1 $(BIN)/python -m pytest -p xdist -n 0 -rs tests/image $(ARGS)
 
-# The package's bytecode first, as `pip install` writes it for a user's install: the
-# start-up row measures a server, not compiling its sources (PYTHONDONTWRITEBYTECODE
-# would otherwise have every run compile them again).
-bench: $(VENV)/.installed-test
+bench: $(VENV)/.installed-test $(BUILT)/.built
 	$(BIN)/python -m compileall -q mockserver
-	$(BIN)/python bench/run.py
+	PYTHONPATH=$(BUILT)/site:bench PYTHONSAFEPATH=1 $(BIN)/python bench/run.py
 
 # Debian's chromium for the dashboard tests, when missing and installable (never fails).
 browser:
@@ -56,8 +79,8 @@ browser:
 # The walls: style (ruff), types (mypy, zero errors) and the import contracts
 # in pyproject.toml (import-linter: no cycles, no arrow running back up).
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check mockserver tests examples bench scripts
-	$(BIN)/ruff format --check mockserver tests examples bench scripts
+	$(BIN)/ruff check mockserver tests examples bench scripts hatch_build.py
+	$(BIN)/ruff format --check mockserver tests examples bench scripts hatch_build.py
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 

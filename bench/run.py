@@ -29,9 +29,16 @@ import orjson
 import wrk
 from floor import floor_seconds
 
+import mockserver.domain.batch
 from mockserver.testing import MockServerProcess
 
 HERE = Path(__file__).resolve().parent
+#: The project's sources: the pure-Python build the import rows are also measured on.
+SOURCES = HERE.parent
+#: Which build runs: `make bench` runs the wheel `pip install .` makes (its import
+#: core compiled by mypyc where the machine can, hatch_build.py), unpacked on PYTHONPATH.
+COMPILED = not str(mockserver.domain.batch.__file__).endswith(".py")
+BUILD = "wheel, import core compiled by mypyc" if COMPILED else "pure Python"
 RESULTS = HERE / "results"
 TOKEN = "abcdefghijklmnqrstuvwxyz"
 QUICK = os.environ.get("BENCH_QUICK") == "1"
@@ -128,14 +135,24 @@ class MockServer(MockServerProcess):
     default flags, or (`defaults` False) as the import scenarios need it: `instant`
     tasks, bodies up to 64 MB."""
 
-    def __init__(self, name: str, db: str, *extra: str, defaults: bool = False) -> None:
+    def __init__(
+        self, name: str, db: str, *extra: str, defaults: bool = False, pure: bool = False
+    ) -> None:
         tuned = [] if defaults else ["--progression", "instant", "--max-body-bytes", str(64 << 20)]
-        super().__init__([*tuned, *extra], db=db)
+        # PYTHONSAFEPATH: `python -m` puts no working folder (the sources) ahead of the
+        # build; `pure`: the sources themselves on PYTHONPATH instead of the build.
+        env = {"PYTHONSAFEPATH": "1"} | ({"PYTHONPATH": str(SOURCES)} if pure else {})
+        super().__init__([*tuned, *extra], db=db, env=env)
         self.name = name
 
     def start(self) -> MockServer:
         super().start()
         return self
+
+    def runs_compiled(self) -> bool:
+        """Whether the process has mypyc's shared library of the import core loaded."""
+        with open(f"/proc/{self.pid}/maps") as maps:
+            return "__mypyc" in maps.read()
 
     def stop(self, timeout: float = 30.0) -> int | None:
         returncode = super().stop(timeout)
@@ -146,8 +163,10 @@ class MockServer(MockServerProcess):
         return rss_bytes(self.pid)
 
 
-def mock_server(name: str, db: str, *extra: str, defaults: bool = False) -> MockServer:
-    return MockServer(name, db, *extra, defaults=defaults)
+def mock_server(
+    name: str, db: str, *extra: str, defaults: bool = False, pure: bool = False
+) -> MockServer:
+    return MockServer(name, db, *extra, defaults=defaults, pure=pure)
 
 
 def baseline_server() -> Server:
@@ -242,11 +261,19 @@ async def big_imports(session: aiohttp.ClientSession, base: Server, tmp: Path) -
             SMALL_ITEMS, run * SMALL_ITEMS
         ),
     }
-    for store in ("memory", "file"):
+    # With a compiled build, the main case once more on the sources as pure Python
+    # (an editable install, `make run`): what a machine without a C compiler gets.
+    builds = [("file", False), ("file", True)] if COMPILED else [("file", False)]
+    for store, pure in [("memory", False), *builds]:
         for label, items_for in kinds.items():
+            if pure and not label.startswith("10k"):
+                continue
             bodies = [batch_body(items_for(run)) for run in range(RUNS)]
-            db = ":memory:" if store == "memory" else str(tmp / f"{store}-{len(bodies[0])}.json")
-            mock = mock_server(f"mock-{store}", db).start()
+            name = f"{store}-{len(bodies[0])}{'-pure' if pure else ''}.json"
+            db = ":memory:" if store == "memory" else str(tmp / name)
+            mock = mock_server(f"mock-{store}", db, pure=pure).start()
+            if mock.runs_compiled() != (COMPILED and not pure):
+                raise RuntimeError(f"{mock.name} does not run the build it is meant to")
             # Baseline and mock runs alternate, so both see the same phases of a
             # shared machine (its speed drifts by 2x over minutes here).
             baselines: list[float] = []
@@ -267,7 +294,8 @@ async def big_imports(session: aiohttp.ClientSession, base: Server, tmp: Path) -
                 statistics.median(baselines_again),
                 statistics.median(again_runs),
             )
-            main_case = store == "file" and label.startswith("10k")
+            main_case = store == "file" and label.startswith("10k") and not pure
+            build = ", pure-Python build" if pure else ""
             if main_case:
                 floors, floor_baselines = [], []
                 for body in bodies:
@@ -283,7 +311,7 @@ async def big_imports(session: aiohttp.ClientSession, base: Server, tmp: Path) -
                 )
             figures.append(
                 Figure(
-                    f"import {label}, {store} store (new)",
+                    f"import {label}, {store} store (new){build}",
                     new,
                     baseline,
                     "s",
@@ -293,7 +321,7 @@ async def big_imports(session: aiohttp.ClientSession, base: Server, tmp: Path) -
             )
             figures.append(
                 Figure(
-                    f"re-import {label}, {store} store (updates)",
+                    f"re-import {label}, {store} store (updates){build}",
                     again,
                     baseline_again,
                     "s",
@@ -606,6 +634,7 @@ async def main() -> int:
         print(f"BENCH_ONLY: no scenario {sorted(unknown)}; one of {', '.join(SCENARIOS)}")
         return 2
     RESULTS.mkdir(exist_ok=True)
+    print(f"measuring: {BUILD} ({Path(mockserver.domain.batch.__file__).parent.parent})")
     started = time.perf_counter()
     base = baseline_server().start()
     base_started = time.perf_counter() - started
@@ -643,6 +672,7 @@ async def main() -> int:
             "platform": platform.platform(),
         },
         "quick": QUICK,
+        "build": BUILD,
         "polling_driver": DRIVER,
         "runs_per_figure": RUNS,
         "figures": [

@@ -19,12 +19,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
 
+import mockserver.domain.batch
 from mockserver.api import API_METHODS
 from mockserver.backend import Backend
 from mockserver.keys import BACKEND
 from mockserver.schemas import shipped_schemas
+
+#: The import core runs compiled: a wheel's build is on PYTHONPATH (`make test`'s
+#: second pass, `make test-compiled`). Its functions and classes are then native code.
+COMPILED = not str(mockserver.domain.batch.__file__).endswith(".py")
+#: A test that replaces a function or method of the import core (monkeypatch) to
+#: watch or break it: compiled code calls the original directly.
+replaces_core_code = pytest.mark.skipif(
+    COMPILED, reason="replaces a function of the import core, which runs compiled here"
+)
 
 TOKEN = "abcdefghijklmnqrstuvwxyz"  # the reference page's token, in the default fixture
 BATCH_TASK = "workflows/import_and_start_batch_task"

@@ -35,6 +35,7 @@ from tests.helpers import (
     person,
     profiles,
     refused,
+    replaces_core_code,
     reset,
     status_of_unknown,
     tasks,
@@ -577,6 +578,7 @@ async def test_a_reset_with_no_write_after_it_reaches_the_disk_a_moment_later(ma
     reopened.release()
 
 
+@replaces_core_code
 async def test_resets_in_a_row_leave_one_write_behind_them(make_api, tmp_path):
     api = await make_api(db=str(tmp_path / "store.json"))
     for _ in range(5):

@@ -93,6 +93,9 @@ def test_commands_run_in_a_fresh_virtualenv(tmp_path):
     environment = {**os.environ, **env(), "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
     environment["ALTCRAFT_MOCK_DB"] = environment["ALTCRAFT_MOCK_DB"].replace("/data", str(data))
     environment.pop("PYTHONPATH", None)
+    # As on the default base (python:3.11-slim, no C compiler): a pure-Python install,
+    # without mypyc's build of the import core (checked by `make test-compiled`).
+    environment["ALTCRAFT_MOCK_PURE_PYTHON"] = "1"
     with socket.socket() as probe:  # the container's port, here a free one
         probe.bind(("127.0.0.1", 0))
         environment["ALTCRAFT_MOCK_PORT"] = str(probe.getsockname()[1])

@@ -29,6 +29,7 @@ from mockserver.importer import work
 from mockserver.importer.turns import SliceTurns
 from mockserver.importer.work import Importer
 from mockserver.store.repository import Store
+from tests.helpers import replaces_core_code
 
 DB = Database(
     1,
@@ -281,6 +282,7 @@ def test_a_re_import_updates_the_same_profiles_by_both_paths(monkeypatch):
     assert states[0] == states[1]
 
 
+@replaces_core_code
 def test_the_columns_take_the_common_shape_and_leave_the_rest(monkeypatch):
     """Guard against a differential test that compares the general path with itself:
     the common items are decided by the columns, the awkward ones are not."""
