@@ -46,8 +46,7 @@ test: $(VENV)/.installed-test browser
 # above): the tests that run the import core, in process and in a server process.
 # `make test` runs this second pass after the whole suite (without ARGS).
 COMPILED_TESTS := tests/unit tests/api tests/control tests/e2e/test_process.py \
-	tests/reliability/test_hot_path_state.py tests/reliability/test_properties.py \
-	tests/reliability/test_crash.py tests/reliability/test_store_files.py
+	tests/reliability/test_hot_path_state.py tests/reliability/test_crash.py
 # PYTHONSAFEPATH: the working folder's sources are not put ahead of the build.
 test-compiled: $(VENV)/.installed-test $(BUILT)/.built
 	@if ! ls $(BUILT)/site/*__mypyc* >/dev/null 2>&1; then \
