@@ -68,6 +68,8 @@ image-test: $(VENV)/.installed-test
 	IMAGE_TESTS_START_DOCKERD=1 $(BIN)/python -m pytest -p xdist -n 0 -rs tests/image $(ARGS)
 
 bench: $(VENV)/.installed-test $(BUILT)/.built
+	@if ! ls $(BUILT)/site/*__mypyc* >/dev/null 2>&1 && command -v cc >/dev/null; then \
+		echo "bench: a C compiler is here but mypyc built nothing (pip wheel -v . says why)"; exit 1; fi
 	$(BIN)/python -m compileall -q mockserver
 	PYTHONPATH=$(BUILT)/site:bench PYTHONSAFEPATH=1 $(BIN)/python bench/run.py
 

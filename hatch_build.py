@@ -30,8 +30,10 @@ class CompiledCoreHook(BuildHookInterface):  # type: ignore[type-arg]
     def dependencies(self) -> list[str]:
         if os.environ.get(PURE_SWITCH):
             return []
-        # mypy carries mypyc; setuptools builds the C it writes.
-        return ["mypy>=1.10", "setuptools>=70"]
+        # mypy carries mypyc; setuptools builds the C it writes. mypyc type-checks
+        # the modules first, so the package's own dependencies (and regex's stubs)
+        # are needed while building too: a new venv has none of them installed yet.
+        return ["mypy>=1.10", "setuptools>=70", "types-regex", *self.metadata.core.dependencies]
 
     def initialize(self, version: str, build_data: dict[str, Any]) -> None:
         if version != "standard" or self.target_name != "wheel":
@@ -45,10 +47,11 @@ class CompiledCoreHook(BuildHookInterface):  # type: ignore[type-arg]
             built = _compile(Path(self.root), sources, work)
         except (Exception, SystemExit) as problem:  # no compiler, no mypyc: still a wheel
             shutil.rmtree(work, ignore_errors=True)
-            reason = f"exit status {problem.code}" if isinstance(problem, SystemExit) else problem
+            # mypy exits after printing its errors (above, in a verbose build's output).
+            reason = "mypy found errors" if isinstance(problem, SystemExit) else problem
             self.app.display_warning(
                 "altcraft-mock: pure-Python wheel, the import core was not compiled "
-                f"({reason}; `pip wheel -v .` shows mypyc's output)"
+                f"({reason}; `pip wheel -v .` shows the build's output)"
             )
             return
         self._work = work
@@ -73,8 +76,10 @@ def _compile(root: Path, sources: list[str], work: Path) -> list[Path]:
     here = Path.cwd()
     os.chdir(root)  # mypy names the modules by their paths from here
     try:
+        # mypy's own options first: its cache in the build's folder, not the tree's.
+        options = ["--cache-dir", str(work / "mypy-cache")]
         extensions = mypycify(
-            sources, opt_level="3", group_name=GROUP_NAME, target_dir=str(work / "c")
+            [*options, *sources], opt_level="3", group_name=GROUP_NAME, target_dir=str(work / "c")
         )
         distribution = Distribution({"name": "altcraft-mock", "ext_modules": extensions})
         command = distribution.get_command_obj("build_ext")

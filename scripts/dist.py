@@ -12,6 +12,9 @@
    registers), then `scripts/check_installed.py` (schemas, fixtures and the
    dashboard come from site-packages, the version is pyproject's, the installed
    server serves the dashboard and checks a request against its schema).
+5. The published wheel is pure Python; where a C compiler is here, the wheel an
+   install from the sdist builds (a fresh build environment) is checked to carry
+   the import core compiled by mypyc (hatch_build.py), every listed module.
 
 Usage: python scripts/dist.py [--dist DIR] [--venv DIR]   (defaults: dist/,
 .altcraft-mock/dist-venv). Exit status 0 when every check passed.
@@ -186,6 +189,25 @@ def check_installed(python: Path, version: str) -> None:
         print("".join(f"  {line}\n" for line in output.splitlines()), end="", flush=True)
 
 
+def check_compiled_build(sdist: Path) -> None:
+    """`pip install` from the sdist on a machine with a C compiler: the wheel built in
+    a fresh build environment (nothing of this venv's) carries every module
+    pyproject.toml lists compiled, and mypyc's shared library."""
+    with (ROOT / "pyproject.toml").open("rb") as handle:
+        hooks = tomllib.load(handle)["tool"]["hatch"]["build"]["targets"]["wheel"]["hooks"]
+    listed = [path.removesuffix(".py") for path in hooks["custom"]["compiled"]]
+    with tempfile.TemporaryDirectory(prefix="altcraft-mock-compiled-") as folder:
+        environment = {k: v for k, v in os.environ.items() if k != "ALTCRAFT_MOCK_PURE_PYTHON"}
+        run([sys.executable, "-m", "build", "--wheel", "--outdir", folder, sdist], env=environment)
+        with zipfile.ZipFile(only(Path(folder), "*.whl")) as archive:
+            names = archive.namelist()
+    compiled = {name.split(".")[0] for name in names if name.endswith((".so", ".pyd"))}
+    missing = [module for module in listed if module not in compiled]
+    if missing or not any("__mypyc" in name for name in compiled):
+        raise DistError(f"the compiled wheel lacks {missing or 'mypyc shared library'}")
+    print(f"  {len(listed)} modules compiled, and mypyc's shared library", flush=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dist", type=Path, default=ROOT / "dist", help="output folder")
@@ -212,6 +234,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         step(f"a fresh virtualenv with the wheel: {args.venv}")
         python = fresh_venv(args.venv, wheel)
         check_installed(python, version)
+        if shutil.which("cc"):
+            step("the wheel an install from the sdist builds here: its import core compiled")
+            check_compiled_build(sdist)
     except DistError as problem:
         print(f"make dist: FAILED: {problem}", file=sys.stderr)
         return 1

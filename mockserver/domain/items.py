@@ -329,7 +329,10 @@ def summarize_attachments(value: Any, where: str) -> tuple[AttachmentSummary, ..
             raise ValueProblem(f"{here}.data: required, a base64 string or a data URI")
         uri_mimetype, size = attachment_payload(data, f"{here}.data")
         mimetype = entry.get("mimetype") or uri_mimetype or "application/octet-stream"
-        file_key = entry.get("file_key", entry.get("flie_key"))  # the page spells it "flie_key"
+        key_name = "file_key" if "file_key" in entry else "flie_key"  # the page's spelling
+        file_key = entry.get(key_name)
+        if file_key is not None and not isinstance(file_key, str):
+            raise ValueProblem(f"{here}.{key_name}: expected a string, got {json_type(file_key)}")
         summaries.append(
             AttachmentSummary(name=name, mimetype=str(mimetype), size=size, file_key=file_key)
         )

@@ -492,6 +492,21 @@ async def test_attachments_are_recorded_as_name_mimetype_and_decoded_size(api):
     ]
 
 
+async def test_an_item_attachment_whose_file_key_is_not_a_string_fails_that_item(api):
+    # Only the request's own `attach` is checked by the schema; an item's is
+    # checked by the import (the compiled build once answered a 500 here).
+    bad = {"name": "a.txt", "data": b64(b"hi"), "file_key": 5}
+    items = [{**person(1), "attach": [bad]}, person(2)]
+
+    _, results = await run_batch(api, items)
+
+    assert results[0] == {
+        "error": 400,
+        "error_text": "data[0].attach[0].file_key: expected a string, got integer",
+    }
+    assert "profile_id" in results[1]
+
+
 async def test_attachment_data_is_not_kept_once_the_task_has_ended(api):
     root_file = b64(b"root attachment body")
     item_file = b64(b"item attachment body")

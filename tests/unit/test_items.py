@@ -665,6 +665,16 @@ ATTACHMENT_REFUSALS = [
     ),
     ("not-base64", [{"name": "a", "data": "a"}], "attach[0].data: not valid base64"),
     (
+        "file-key-not-a-string",
+        [{"name": "a", "data": "aGk=", "file_key": 5}],
+        "attach[0].file_key: expected a string, got integer",
+    ),
+    (
+        "flie-key-not-a-string",
+        [{"name": "a", "data": "aGk=", "flie_key": ["k"]}],
+        "attach[0].flie_key: expected a string, got array",
+    ),
+    (
         "second-entry",
         [{"name": "a", "data": "aGk="}, {"name": "b", "data": "**"}],
         "attach[1].data: not valid base64",
