@@ -43,9 +43,6 @@ RESULTS = HERE / "results"
 TOKEN = "abcdefghijklmnqrstuvwxyz"
 QUICK = os.environ.get("BENCH_QUICK") == "1"
 RUNS = 3 if QUICK else 5
-#: The 10k imports (~0.1-0.2 s each): more runs, so a snapshot or a full GC pass
-#: that lands in one run, or a slow phase of the machine, moves the median less.
-IMPORT_RUNS = 3 if QUICK else 9
 POLL_SECONDS = 2.0 if QUICK else 10.0
 GROW_TARGET = 40_000 if QUICK else 200_000
 BATCH = 10_000
@@ -271,8 +268,7 @@ async def big_imports(session: aiohttp.ClientSession, base: Server, tmp: Path) -
         for label, items_for in kinds.items():
             if pure and not label.startswith("10k"):
                 continue
-            runs = IMPORT_RUNS if label.startswith("10k") else RUNS
-            bodies = [batch_body(items_for(run)) for run in range(runs)]
+            bodies = [batch_body(items_for(run)) for run in range(RUNS)]
             name = f"{store}-{len(bodies[0])}{'-pure' if pure else ''}.json"
             db = ":memory:" if store == "memory" else str(tmp / name)
             mock = mock_server(f"mock-{store}", db, pure=pure).start()
@@ -679,7 +675,6 @@ async def main() -> int:
         "build": BUILD,
         "polling_driver": DRIVER,
         "runs_per_figure": RUNS,
-        "runs_per_10k_import_figure": IMPORT_RUNS,
         "figures": [
             {
                 "scenario": f.scenario,
