@@ -2,11 +2,12 @@
 by mypyc from the same sources (`tool.hatch.build.targets.wheel.hooks.custom.compiled`
 in pyproject.toml lists them).
 
-A wheel (`pip install .`, `make dist`, the Docker image) gets them compiled when the
-machine can: mypyc from PyPI and a C compiler. Where either is missing, or with
-ALTCRAFT_MOCK_PURE_PYTHON=1, the wheel is pure Python, with the same behaviour
-and a warning in the build's output. An editable install (`make test`, `make run`)
-is always pure Python, so an edited source is what runs.
+A wheel built here (`pip install .`, an install from the sdist, the Docker image on
+a base with a compiler) gets them compiled when the machine can: mypyc from PyPI and
+a C compiler. Where either is missing, or with ALTCRAFT_MOCK_PURE_PYTHON=1 (as
+`make dist` builds the published wheel), the wheel is pure Python, with the same
+behaviour and a warning in the build's output. An editable install (`make test`,
+`make run`) is always pure Python, so an edited source is what runs.
 """
 
 from __future__ import annotations
