@@ -289,7 +289,19 @@ class TaskEngine:
             finished = False
             while not finished:
                 async with self._importer.turns:
-                    finished = next(work, _FINISHED) is _FINISHED
+                    try:
+                        finished = next(work, _FINISHED) is _FINISHED
+                    except Exception:
+                        self._fail_on_error(task)
+                        raise
+
+    def _fail_on_error(self, task: Task) -> None:
+        """An error of the mock's own while importing: the task ends failed, as a
+        vendor task that hits an internal error does, rather than staying queued or
+        processing for good (and meeting the same error again after a restart)."""
+        if self._is_current(task):
+            task.failure = {"error": 500, "error_text": "Internal server error"}
+            self._finish(task, TaskStatus.FAILED)
 
     def _lock(self, task_id: str) -> asyncio.Lock:
         # One task is processed by one caller at a time (a poll and a control

@@ -20,7 +20,7 @@ from mockserver.config import ProgressionMode, settings_for_tests
 from mockserver.importer.options import parse_import_options
 from mockserver.tasks.engine import MAX_ITEMS_PER_SLICE, RATE_SLICE_ITEMS, NewTask
 from mockserver.tasks.model import Task, TaskStatus
-from tests.helpers import ApiClient, person
+from tests.helpers import BATCH_TASK, STATUS, ApiClient, health_counts, person, tasks
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "progression.json"
 FIXTURE_TOKEN = "progression-fixture-token"
@@ -805,3 +805,37 @@ async def test_a_reset_during_a_tick_leaves_nothing_for_the_next(scope):
     assert await tick is False  # nothing left pending: both tasks are gone
     assert state.store.count_profiles() == 0
     assert await state.engine.rate_tick() is False
+
+
+class _BreakingImporter:
+    """The engine's importer, failing every slice: a bug of the mock's own."""
+
+    def __init__(self, importer: Any) -> None:
+        self._importer = importer
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._importer, name)
+
+    def apply_slice(self, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a bug while importing")
+
+
+@pytest.mark.parametrize("mode", [ProgressionMode.INSTANT, ProgressionMode.POLLS])
+async def test_an_error_of_the_mock_while_importing_fails_the_task(make_api, monkeypatch, mode):
+    api = await make_api(progression=mode)
+    engine = api.state.engine
+    monkeypatch.setattr(engine, "_importer", _BreakingImporter(engine._importer))
+
+    answer = await api.call(BATCH_TASK, {"workflow_id": 2, "data": [person(1)]})
+    if mode is ProgressionMode.POLLS:  # answered before any item; the first poll fails
+        assert answer.body["error"] == 0
+        polled = await api.call(STATUS, {"task_id": answer.body["task_id"]})
+        assert polled.body["error"] == 500
+    else:
+        assert answer.body["error"] == 500
+
+    listed = (await tasks(api))["tasks"]
+    assert [(entry["status"], entry["failure"]) for entry in listed] == [
+        ("failed", {"error": 500, "error_text": "Internal server error"})
+    ]
+    assert (await health_counts(api))["active_tasks"] == 0
