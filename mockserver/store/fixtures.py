@@ -26,7 +26,13 @@ from mockserver.domain.catalog import (
     Workflow,
 )
 from mockserver.domain.items import subscription_status
-from mockserver.domain.values import ValueProblem, check_typed, normalize_phone, normalize_phones
+from mockserver.domain.values import (
+    ValueProblem,
+    check_typed,
+    json_type,
+    normalize_phone,
+    normalize_phones,
+)
 from mockserver.schemas import SchemaSet, fixtures_dir
 
 FIXTURE_SCHEMA = "fixtures.schema"
@@ -113,6 +119,7 @@ def _typed_fields(data: Mapping[str, Any], database: Database, where: str) -> di
     (a tags field given as "tag-1, tag-2" is stored as a list)."""
     checked = dict(data)
     try:
+        _email_is_text(checked.get("email"), f"{where}.email")
         if checked.get("phones") is not None:
             # As imports store them: a list, each phone in its canonical form.
             checked["phones"] = normalize_phones(checked["phones"], f"{where}.phones")
@@ -122,6 +129,14 @@ def _typed_fields(data: Mapping[str, Any], database: Database, where: str) -> di
     except ValueProblem as problem:
         raise FixtureError(str(problem)) from None
     return checked
+
+
+def _email_is_text(value: Any, where: str) -> None:
+    """A fixture's email is kept as written, but it is a profile's lookup key: text
+    or nothing (a number would fail the index while the fixture loads, half of it
+    stored)."""
+    if value is not None and not isinstance(value, str):
+        raise ValueProblem(f"{where}: expected a string, got {json_type(value)}")
 
 
 def _check_profile_ids(
@@ -150,6 +165,7 @@ def _subscriptions(subscriptions: list[dict[str, Any]], where: str) -> list[dict
         here = f"{where}.subscriptions[{i}]"
         sub = dict(sub)
         try:
+            _email_is_text(sub.get("email"), f"{here}.email")
             if sub.get("phone") is not None:
                 sub["phone"] = normalize_phone(sub["phone"], f"{here}.phone")
             sub["status"] = subscription_status(sub.get("status"), f"{here}.status")

@@ -482,6 +482,31 @@ async def test_account_reset_of_a_loaded_account_brings_its_loaded_profiles_back
             {"accounts": [{"name": "x", "tokens": [ALPHA]}]},
             "fixture request body: a token of 'x' belongs to account 'alpha'",
         ),
+        (  # a lookup key: a number would fail the index halfway through the load
+            {"accounts": [{"name": "x", "profiles": [{"db_id": 1, "data": {"email": 5}}]}]},
+            "fixture request body: accounts[x].profiles[0].data.email: "
+            "expected a string, got integer",
+        ),
+        (
+            {
+                "accounts": [
+                    {
+                        "name": "x",
+                        "profiles": [
+                            {
+                                "db_id": 1,
+                                "data": {"email": "a@x.io"},
+                                "subscriptions": [
+                                    {"resource_id": 1, "channel": "email", "email": 7}
+                                ],
+                            }
+                        ],
+                    }
+                ]
+            },
+            "fixture request body: accounts[x].profiles[0].subscriptions[0].email: "
+            "expected a string, got integer",
+        ),
     ],
 )
 async def test_invalid_fixture_is_http_400_naming_the_field(alpha, document, debug):
