@@ -189,23 +189,31 @@ def check_installed(python: Path, version: str) -> None:
         print("".join(f"  {line}\n" for line in output.splitlines()), end="", flush=True)
 
 
+def compiled_modules(root: Path = ROOT) -> list[str]:
+    """The modules hatch_build.py compiles, as paths without `.py` (pyproject.toml)."""
+    with (root / "pyproject.toml").open("rb") as handle:
+        hooks = tomllib.load(handle)["tool"]["hatch"]["build"]["targets"]["wheel"]["hooks"]
+    return [path.removesuffix(".py") for path in hooks["custom"]["compiled"]]
+
+
+def check_compiled_wheel(wheel: Path) -> None:
+    """The wheel carries every listed module compiled, and mypyc's shared library."""
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+    compiled = {name.split(".")[0] for name in names if name.endswith((".so", ".pyd"))}
+    missing = [module for module in compiled_modules() if module not in compiled]
+    if missing or not any("__mypyc" in name for name in compiled):
+        raise DistError(f"the compiled wheel lacks {missing or 'mypyc shared library'}")
+
+
 def check_compiled_build(sdist: Path) -> None:
     """`pip install` from the sdist on a machine with a C compiler: the wheel built in
-    a fresh build environment (nothing of this venv's) carries every module
-    pyproject.toml lists compiled, and mypyc's shared library."""
-    with (ROOT / "pyproject.toml").open("rb") as handle:
-        hooks = tomllib.load(handle)["tool"]["hatch"]["build"]["targets"]["wheel"]["hooks"]
-    listed = [path.removesuffix(".py") for path in hooks["custom"]["compiled"]]
+    a fresh build environment (nothing of this venv's) is compiled."""
     with tempfile.TemporaryDirectory(prefix="altcraft-mock-compiled-") as folder:
         environment = {k: v for k, v in os.environ.items() if k != "ALTCRAFT_MOCK_PURE_PYTHON"}
         run([sys.executable, "-m", "build", "--wheel", "--outdir", folder, sdist], env=environment)
-        with zipfile.ZipFile(only(Path(folder), "*.whl")) as archive:
-            names = archive.namelist()
-    compiled = {name.split(".")[0] for name in names if name.endswith((".so", ".pyd"))}
-    missing = [module for module in listed if module not in compiled]
-    if missing or not any("__mypyc" in name for name in compiled):
-        raise DistError(f"the compiled wheel lacks {missing or 'mypyc shared library'}")
-    print(f"  {len(listed)} modules compiled, and mypyc's shared library", flush=True)
+        check_compiled_wheel(only(Path(folder), "*.whl"))
+    print(f"  {len(compiled_modules())} modules compiled, and mypyc's shared library", flush=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -10,6 +10,7 @@ test therefore cannot pass on an answer outside the contract.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -17,6 +18,7 @@ import shutil
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -36,6 +38,17 @@ COMPILED = not str(mockserver.domain.batch.__file__).endswith(".py")
 replaces_core_code = pytest.mark.skipif(
     COMPILED, reason="replaces a function of the import core, which runs compiled here"
 )
+
+
+def load_script(name: str) -> ModuleType:
+    """One of scripts/*.py (not a package) as a module."""
+    root = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location(name, root / "scripts" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
 
 TOKEN = "abcdefghijklmnqrstuvwxyz"  # the reference page's token, in the default fixture
 BATCH_TASK = "workflows/import_and_start_batch_task"

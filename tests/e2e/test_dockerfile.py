@@ -94,7 +94,7 @@ def test_commands_run_in_a_fresh_virtualenv(tmp_path):
     environment["ALTCRAFT_MOCK_DB"] = environment["ALTCRAFT_MOCK_DB"].replace("/data", str(data))
     environment.pop("PYTHONPATH", None)
     # As on the default base (python:3.11-slim, no C compiler): a pure-Python install,
-    # without mypyc's build of the import core (checked by `make test-compiled`).
+    # without mypyc's build of the import core (`make dist` checks a fresh build compiles).
     environment["ALTCRAFT_MOCK_PURE_PYTHON"] = "1"
     with socket.socket() as probe:  # the container's port, here a free one
         probe.bind(("127.0.0.1", 0))

@@ -5,20 +5,18 @@ runs every one of them compiled, not some compiled and some from the sources."""
 from __future__ import annotations
 
 import importlib
-import tomllib
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import COMPILED
+from tests.helpers import COMPILED, load_script
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def listed_modules() -> list[str]:
-    with (ROOT / "pyproject.toml").open("rb") as handle:
-        hooks = tomllib.load(handle)["tool"]["hatch"]["build"]["targets"]["wheel"]["hooks"]
-    return [path.removesuffix(".py").replace("/", ".") for path in hooks["custom"]["compiled"]]
+    """pyproject.toml's list, as make dist's check reads it (scripts/dist.py)."""
+    return [path.replace("/", ".") for path in load_script("dist").compiled_modules()]
 
 
 def test_the_listed_modules_are_the_package_s_own_sources():

@@ -8,7 +8,6 @@ it is its own check, not part of the suite.
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import tomllib
 import zipfile
@@ -21,7 +20,7 @@ import yaml
 
 import mockserver
 from mockserver.cli import main
-from tests.helpers import COMPILED
+from tests.helpers import COMPILED, load_script
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW = ROOT / ".github" / "workflows" / "ci.yml"
@@ -31,14 +30,6 @@ ON_A_TAG = "startsWith(github.ref, 'refs/tags/v')"
 def pyproject_version() -> str:
     with (ROOT / "pyproject.toml").open("rb") as handle:
         return tomllib.load(handle)["project"]["version"]
-
-
-def load_script(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 # -- the version, in one place ---------------------------------------------------------
@@ -173,6 +164,24 @@ def test_the_wheel_check_passes_a_complete_wheel_and_names_what_one_lacks(tmp_pa
     lacking = "mockserver/_data/schemas/control/fault.json"
     with pytest.raises(dist.DistError, match=re.escape(lacking)):
         dist.check_wheel(fake_wheel(tmp_path / "part.whl", dist, version, lacking), version)
+
+
+def test_the_compiled_wheel_check_names_a_module_left_as_source(tmp_path):
+    dist = load_script("dist")
+    so = ".cpython-311-x86_64-linux-gnu.so"
+    names = [f"{module}{so}" for module in dist.compiled_modules()] + [f"altcraft_mock__mypyc{so}"]
+
+    def wheel(name: str, members: list[str]) -> Path:
+        with zipfile.ZipFile(tmp_path / name, "w") as archive:
+            for member in members:
+                archive.writestr(member, "")
+        return tmp_path / name
+
+    dist.check_compiled_wheel(wheel("whole.whl", names))
+    with pytest.raises(dist.DistError, match="mockserver/domain/batch"):
+        dist.check_compiled_wheel(wheel("part.whl", [n for n in names if "batch" not in n]))
+    with pytest.raises(dist.DistError, match="mypyc shared library"):
+        dist.check_compiled_wheel(wheel("alone.whl", names[:-1]))
 
 
 @pytest.mark.skipif(COMPILED, reason="the package runs from the wheel's build here, no source tree")
