@@ -20,7 +20,7 @@ from mockserver.control.faults.effects import FiredFaults
 from mockserver.control.faults.rules import RequestFacts
 from mockserver.domain.catalog import Account
 from mockserver.errors import AltcraftError, InvalidRequest, MethodNotAllowed, MethodNotFound
-from mockserver.http.answers import Answer, error_answer, json_answer
+from mockserver.http.answers import Answer, KeptAnswer, error_answer, json_answer
 from mockserver.http.body import read_body
 from mockserver.http.parsing import parse_json_object
 from mockserver.http.paths import normal_path
@@ -76,7 +76,7 @@ class ApiCall:
 
 
 #: A handler answers a body to write, or the bytes of one written before.
-ApiHandler = Callable[[ApiCall], Awaitable[dict[str, Any] | bytes]]
+ApiHandler = Callable[[ApiCall], Awaitable[dict[str, Any] | KeptAnswer]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,9 +175,10 @@ class ApiRouter:
                 services.schemas[method.request_schema].check(body)
             call = ApiCall(services, account, body, request, faults.plans())
             answer = await method.handler(call)
-            if isinstance(answer, bytes):  # written once and kept (a finished task's): a success
-                result = Answer(answer)
+            if isinstance(answer, KeptAnswer):
+                result = Answer(answer.payload)
                 noted.error_code, noted.answer_is_kept = 0, True
+                noted.answer = answer.written_from
             else:
                 noted.answer = answer
                 noted.error_code = answer.get("error", 0)

@@ -68,6 +68,17 @@ class Answer:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class KeptAnswer:
+    """A success written once and kept by its handler (a finished task's status),
+    sent as these very bytes on every later call."""
+
+    payload: bytes
+    #: The value `payload` was written from, on the call that wrote it (the journal
+    #: summarises a big answer from it, not by parsing the bytes); None after.
+    written_from: dict[str, Any] | None = None
+
+
 def json_answer(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Answer:
     return Answer(orjson.dumps(body), status, JSON_CONTENT_TYPE, headers)
 

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta, timezone
+from types import SimpleNamespace
 from typing import Any
 
+import orjson
 import pytest
 from yarl import URL
 
+from mockserver.control.journal import model as journal_model
 from tests.helpers import (
     ALPHA,
     BATCH_PATH,
@@ -416,6 +419,28 @@ async def test_response_over_the_journal_limit_is_summarised(make_api):
     kept = answer.body["data"]["result"]["result"]
     assert entry["response"]["data"]["result"]["result"] == [*kept[:5], "… 55 more not kept"]
     assert entry["response_note"].startswith("summarised")
+
+
+async def test_a_finished_tasks_big_answer_is_summarised_once_without_parsing_it(
+    make_api, monkeypatch
+):
+    """The answer is written once when the task ends and sent as those bytes on every
+    later poll; the journal summarises it from the value it was written from, once,
+    and never parses the bytes back."""
+    api = await make_api(journal_body_limit=2000, progression="instant")
+    task_id = await api.import_batch([person(n) for n in range(60)])
+    parsed: list[bytes] = []
+    spying = SimpleNamespace(**{name: getattr(orjson, name) for name in dir(orjson)})
+    spying.loads = lambda data: parsed.append(data) or orjson.loads(data)
+    monkeypatch.setattr(journal_model, "orjson", spying)
+    answers = [await api.call(STATUS, {"task_id": task_id}) for _ in range(3)]
+    assert answers[0].body == answers[1].body == answers[2].body
+    kept = answers[0].body["data"]["result"]["result"]
+    found = await entries(api, limit=3)
+    for entry in found:
+        assert entry["response"]["data"]["result"]["result"] == [*kept[:5], "… 55 more not kept"]
+        assert entry["response_note"].startswith("summarised")
+    assert not [data for data in parsed if b'"profile_id"' in data]
 
 
 async def test_body_over_max_body_bytes_is_noted_too_large_and_not_read(make_api):

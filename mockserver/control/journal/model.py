@@ -418,21 +418,24 @@ class Journal:
         #: Set (and dropped) when an entry is recorded, only while someone waits.
         self._news: asyncio.Event | None = None
 
-    def keep_big_answer(self, entry: JournalEntry, payload: bytes, answer: Any = None) -> int:
-        """`keep_answer` for an answer over the body limit; the summary of bytes sent
-        before (`answer` None: written once, kept) is not made again."""
-        if answer is not None or entry.control:
+    def keep_big_answer(
+        self, entry: JournalEntry, payload: bytes, answer: Any = None, kept: bool = False
+    ) -> int:
+        """`keep_answer` for an answer over the body limit. The summary of bytes a
+        handler keeps and sends again (`kept`: a finished task's status) is made
+        once, from `answer` when given, and found by the bytes' identity after."""
+        if not kept or entry.control:
             return keep_answer(entry, payload, self.body_limit, answer)
         known = self._kept_answers.get(id(payload))
         if known is not None and known[0] is payload:
-            _, entry.response, entry.response_note, entry.error, kept = known
-            return kept
-        kept = keep_answer(entry, payload, self.body_limit)
-        summary = (payload, entry.response, entry.response_note, entry.error, kept)
+            _, entry.response, entry.response_note, entry.error, size = known
+            return size
+        size = keep_answer(entry, payload, self.body_limit, answer)
+        summary = (payload, entry.response, entry.response_note, entry.error, size)
         self._kept_answers[id(payload)] = summary
         if len(self._kept_answers) > KEPT_ANSWERS:
             self._kept_answers.popitem(last=False)
-        return kept
+        return size
 
     def continue_after(self, entry_id: int) -> None:
         """Number new entries after `entry_id` (one an earlier run of the server gave)."""
