@@ -1,3 +1,3 @@
-from mockserver.cli import main
+from mockserver.launch import main
 
 raise SystemExit(main())

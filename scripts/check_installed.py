@@ -76,7 +76,7 @@ def check_entry_points() -> None:
     plugins = {ep.name: ep.value for ep in metadata.entry_points(group="pytest11")}
     assert plugins.get("altcraft_mock") == "mockserver.pytest_plugin", plugins
     scripts = {ep.name: ep.value for ep in metadata.entry_points(group="console_scripts")}
-    assert scripts.get("altcraft-mock") == "mockserver.cli:main", scripts
+    assert scripts.get("altcraft-mock") == "mockserver.launch:main", scripts
     fixtures = subprocess.run(
         [Path(sys.executable).parent / "altcraft-mock", "check-fixtures"],
         capture_output=True,

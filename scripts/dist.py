@@ -134,7 +134,10 @@ def check_wheel(wheel: Path, version: str) -> None:
     strays = sorted(name for name in names if name.split("/")[0] in ("tests", "bench", "examples"))
     if strays:
         raise DistError(f"{wheel.name} carries files that are not the package: {strays[:5]}")
-    for line in ("altcraft-mock = mockserver.cli:main", "altcraft_mock = mockserver.pytest_plugin"):
+    for line in (
+        "altcraft-mock = mockserver.launch:main",
+        "altcraft_mock = mockserver.pytest_plugin",
+    ):
         if line not in entry_points:
             raise DistError(f"{wheel.name}: no entry point {line!r} in {entry_points!r}")
 

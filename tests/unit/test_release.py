@@ -150,7 +150,7 @@ def fake_wheel(path: Path, dist: ModuleType, version: str, leave_out: str = "") 
             archive.writestr(name, "")
         archive.writestr(
             f"{info}/entry_points.txt",
-            "[console_scripts]\naltcraft-mock = mockserver.cli:main\n\n"
+            "[console_scripts]\naltcraft-mock = mockserver.launch:main\n\n"
             "[pytest11]\naltcraft_mock = mockserver.pytest_plugin\n",
         )
     return path
