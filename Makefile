@@ -57,9 +57,12 @@ test-sources: $(VENV)/.installed-test
 
 # The same code as the wheel builds it, its import core compiled by mypyc (BUILT,
 # above): the tests that run the import core, in process and in a server process
-# (its store, restarts and kills). `make test` runs this pass after the whole suite.
+# (its store, restarts and kills), and the control tests that reach compiled code
+# the others do not (a reset's store write, a saved `fail_task` plan). `make test`
+# runs this pass after the whole suite.
 COMPILED_TESTS := tests/unit tests/api tests/e2e/test_process.py \
-	tests/reliability/test_hot_path_state.py tests/reliability/test_crash.py
+	tests/reliability/test_hot_path_state.py tests/reliability/test_crash.py \
+	tests/control/test_reset_and_fixtures.py tests/control/test_faults.py
 # PYTHONSAFEPATH: the working folder's sources are not put ahead of the build.
 test-compiled: $(VENV)/.installed-test $(BUILT)/.built
 	@if ! ls $(BUILT)/site/*__mypyc* >/dev/null 2>&1; then \

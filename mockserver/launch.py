@@ -30,9 +30,10 @@ def import_aiohttp_without_client_certificates() -> None:
 
     if "aiohttp.connector" in sys.modules or "set_default_verify_paths" in vars(ssl.SSLContext):
         return  # imported already, or the method is someone else's to restore
+    # setattr: mypy refuses an assignment to a method.
     setattr(ssl.SSLContext, "set_default_verify_paths", _load_nothing)  # noqa: B010
     try:
-        import aiohttp.connector  # noqa: F401
+        import aiohttp.connector  # noqa: F401 (imported for its module-level TLS contexts)
     finally:
         delattr(ssl.SSLContext, "set_default_verify_paths")
 

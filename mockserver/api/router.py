@@ -75,7 +75,7 @@ class ApiCall:
         return notes(self.request).journal_id
 
 
-#: A handler answers a body to write, or the bytes of one written before.
+#: A handler answers a body to write, or a success it wrote once and keeps (`KeptAnswer`).
 ApiHandler = Callable[[ApiCall], Awaitable[dict[str, Any] | KeptAnswer]]
 
 
@@ -195,6 +195,7 @@ class ApiRouter:
         spoiled = faults.answer_after(request, response)
         if spoiled is not response:
             noted.answer = None  # the answer sent is not the handler's
+            noted.answer_is_kept = False  # nor bytes it keeps: the journal must not remember them
             noted.error_code = None
         return spoiled
 

@@ -443,6 +443,29 @@ async def test_a_finished_tasks_big_answer_is_summarised_once_without_parsing_it
     assert not [data for data in parsed if b'"profile_id"' in data]
 
 
+async def test_spoiled_polls_of_a_finished_task_leave_its_kept_summary_alone(make_api, monkeypatch):
+    """A fault that cuts a finished task's answer sends bytes of its own: the journal
+    summarises them as they are and does not remember them in place of the answer
+    the task keeps (eight of them would push it out, and stay in memory)."""
+    api = await make_api(journal_body_limit=2000, progression="instant")
+    task_id = await api.import_batch([person(n) for n in range(200)])
+    kept = orjson.dumps((await api.call(STATUS, {"task_id": task_id})).body)
+    await add_fault(api, action="truncate", times=8, match={"method": STATUS})
+    status_body = {"token": TOKEN, "task_id": task_id}
+    for _ in range(8):
+        async with api.http.post(STATUS_PATH, json=status_body) as response:
+            assert len(await response.read()) < len(kept)
+    parsed: list[bytes] = []
+    spying = SimpleNamespace(**{name: getattr(orjson, name) for name in dir(orjson)})
+    spying.loads = lambda data: parsed.append(data) or orjson.loads(data)
+    monkeypatch.setattr(journal_model, "orjson", spying)
+    assert orjson.dumps((await api.call(STATUS, {"task_id": task_id})).body) == kept
+    *spoiled, entry = await entries(api, limit=9)  # oldest first
+    assert entry["response_note"].startswith("summarised")
+    assert [cut["response_note"] for cut in spoiled] == ["not JSON"] * 8
+    assert kept not in parsed
+
+
 async def test_body_over_max_body_bytes_is_noted_too_large_and_not_read(make_api):
     api = await make_api(max_body_bytes=100)
     raw = json.dumps({"token": TOKEN, "task_id": "x" * 300}).encode()

@@ -419,7 +419,7 @@ class Journal:
         self._news: asyncio.Event | None = None
 
     def keep_big_answer(
-        self, entry: JournalEntry, payload: bytes, answer: Any = None, kept: bool = False
+        self, entry: JournalEntry, payload: bytes, answer: Any = None, *, kept: bool = False
     ) -> int:
         """`keep_answer` for an answer over the body limit. The summary of bytes a
         handler keeps and sends again (`kept`: a finished task's status) is made

@@ -156,7 +156,7 @@ def _entry(
         # Summarised now (big bytes are not kept), from the answer as the handler
         # returned it when the router noted it, else from the bytes.
         entry.size += backend.journal.keep_big_answer(
-            entry, bytes(payload), noted.answer, noted.answer_is_kept
+            entry, bytes(payload), noted.answer, kept=noted.answer_is_kept
         )
     return entry
 
