@@ -28,7 +28,7 @@ from mockserver.importer.turns import SLICE_ITEMS
 from mockserver.importer.work import Importer
 from mockserver.store.engagements import Engagement
 from mockserver.store.repository import Store
-from mockserver.tasks.model import NO_FAULT_PLANS, FaultPlans, Task, TaskStatus
+from mockserver.tasks.model import NO_FAULT_PLANS, FaultPlans, Task, TaskStatus, internal_failure
 from mockserver.tasks.progression import Progression, ProgressionMode
 from mockserver.tasks.waiting import Snapshot, TaskGoal, TaskWaiters, WaitResult
 
@@ -300,7 +300,7 @@ class TaskEngine:
         vendor task that hits an internal error does, rather than staying queued or
         processing for good (and meeting the same error again after a restart)."""
         if self._is_current(task):
-            task.failure = {"error": 500, "error_text": "Internal server error"}
+            task.failure = internal_failure()
             self._finish(task, TaskStatus.FAILED)
 
     def _lock(self, task_id: str) -> asyncio.Lock:

@@ -15,6 +15,7 @@ from typing import Any
 
 from mockserver.domain.importing import CompactResult, expand_result
 from mockserver.domain.items import ImportOptions
+from mockserver.errors import INTERNAL_ERROR_TEXT
 from mockserver.importer.item_failures import ItemFailurePlan
 from mockserver.tasks.progression import Progression
 
@@ -28,6 +29,12 @@ class TaskStatus(StrEnum):
     @property
     def finished(self) -> bool:
         return self in (TaskStatus.COMPLETED, TaskStatus.FAILED)
+
+
+def internal_failure() -> dict[str, Any]:
+    """A failed task's answer when nothing more is known (an error of the mock's own
+    while importing, or a failure stored without its reason): the vendor's 500."""
+    return {"error": 500, "error_text": INTERNAL_ERROR_TEXT}
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +129,7 @@ class Task:
         if self.status is TaskStatus.COMPLETED:
             return {"error": 0, "error_text": "", "result": self.result_entries()}
         if self.status is TaskStatus.FAILED:
-            failure = self.failure or {"error": 500, "error_text": "Internal server error"}
+            failure = self.failure or internal_failure()
             return {"error": failure["error"], "error_text": failure["error_text"], "result": []}
         return None
 
