@@ -24,10 +24,11 @@ Profile = Mapping[str, Any]
 
 
 def _add(index: IdMap, key: Hashable, profile_id: str) -> None:
-    held = index.get(key)
-    if held is None:
-        index[key] = profile_id
-    elif isinstance(held, set):
+    # One probe of the map for a new key (the common case), not a get and a set.
+    held = index.setdefault(key, profile_id)
+    if held is profile_id:
+        return
+    if isinstance(held, set):
         held.add(profile_id)
     elif held != profile_id:
         index[key] = {held, profile_id}

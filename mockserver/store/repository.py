@@ -183,10 +183,6 @@ class Store:
         self._table(name)[doc_id] = doc
         self._changed(name)[doc_id] = doc
 
-    def _put_many(self, name: str, docs: Mapping[str, Any]) -> None:
-        self._table(name).update(docs)
-        self._changed(name).update(docs)
-
     def _changed(self, name: str) -> dict[str, Any]:
         self._changes += 1
         changed = self._pending.get(name)
@@ -236,14 +232,19 @@ class Store:
     def _write_profiles(
         self, created: Mapping[str, dict[str, Any]], replaced: Mapping[str, dict[str, Any]]
     ) -> None:
-        profile_doc = self._profile_doc
-        docs: dict[str, dict[str, Any]] = {}
+        profile_doc, table, changed = (
+            self._profile_doc,
+            self._table(PROFILES),
+            self._changed(PROFILES),
+        )
         for profile_id, doc in created.items():
             doc_id = profile_doc[profile_id] = str(doc["seq"])
-            docs[doc_id] = doc
+            table[doc_id] = doc
+            changed[doc_id] = doc
         for profile_id, doc in replaced.items():
-            docs[profile_doc[profile_id]] = doc
-        self._put_many(PROFILES, docs)
+            doc_id = profile_doc[profile_id]
+            table[doc_id] = doc
+            changed[doc_id] = doc
 
     def delete_profile(self, profile_id: str) -> None:
         """Remove a profile from the store and every index (`profiles/delete`)."""
