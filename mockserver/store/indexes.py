@@ -24,7 +24,7 @@ Profile = Mapping[str, Any]
 
 
 def _add(index: IdMap, key: Hashable, profile_id: str) -> None:
-    # One probe of the map for a new key (the common case), not a get and a set.
+    # A new key (the common case) costs one probe of the map.
     held = index.setdefault(key, profile_id)
     if held is profile_id:
         return
