@@ -27,8 +27,12 @@ from mockserver.keys import REQUEST_HANDLER
 
 log = logging.getLogger(__name__)
 
-#: From the first quoted value on: what aiohttp quotes of the request's bytes.
-_QUOTED = re.compile(r"""[:\s]*(b'|b"|bytearray\(|'|").*$""")
+#: A quote that may open what aiohttp quotes of the request's bytes: not an
+#: apostrophe inside a word (`can't`).
+_QUOTE = re.compile(r"""(?<![A-Za-z])(b'|b"|bytearray\(|'|")""")
+#: A quoted header name (`Missing 'Host' header`, `Duplicate 'Content-Length' header`):
+#: a name, never a value.
+_QUOTED_NAME = re.compile(r"""(['"])[A-Za-z0-9-]+\1(?= header)""")
 
 #: `error_debug` keeps the first line of aiohttp's reason, at most this long.
 REASON_LIMIT = 200
@@ -100,6 +104,19 @@ def _reason(exc: BaseException | None, message: str | None) -> str:
     # aiohttp quotes the bytes it choked on (`...: b'Authorization: Bearer ...'`,
     # `bytearray(b'/api?token=...')`): an answer never repeats them, they may hold
     # a token.
-    first = _QUOTED.sub("", first.removeprefix("Bad Request:")).strip().rstrip(":.")
+    first = _without_request_bytes(first.removeprefix("Bad Request:")).strip().rstrip(":.")
     first = first or "malformed request"
     return first if len(first) <= REASON_LIMIT else first[: REASON_LIMIT - 3] + "..."
+
+
+def _without_request_bytes(text: str) -> str:
+    """`text` up to the first quoted value of the request's bytes (`b'...'`,
+    `bytearray(b'...')`, `'GET /?token=... HTTP/1.1'`); a quoted header name and an
+    apostrophe stay (`Missing 'Host' header`, `can't be present`)."""
+    at = 0
+    while found := _QUOTE.search(text, at):
+        name = _QUOTED_NAME.match(text, found.start())
+        if name is None:
+            return text[: found.start()].rstrip(": \t")
+        at = name.end()
+    return text

@@ -520,6 +520,35 @@ def test_malformed_http_is_answered_in_the_vendor_envelope(process):
     assert process.crash_lines() == []
 
 
+@pytest.mark.e2e
+def test_malformed_http_says_what_was_wrong_in_full(process):
+    """aiohttp's reason is kept whole where it quotes no request bytes: a header's
+    name (`'Host'`) and an apostrophe (`can't`) are words, not the bytes it choked
+    on (they cut the reason short: `http: Missing`, `http: Transfer-Encoding can`)."""
+    cases = [
+        (
+            b"POST /api/v1.1/tasks/status HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}",
+            "http: Missing 'Host' header in request",
+        ),
+        (
+            b"POST /api/v1.1/tasks/status HTTP/1.1\r\n" + HOST + b"Content-Length: 2\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
+            "http: Transfer-Encoding can't be present with Content-Length",
+        ),
+        (
+            b"abcdefghijklmnqrstuvwxyz /api/v1.1/tasks/status HTTP/1.1\r\n" + HOST + b"\r\n",
+            None,  # the bytes it choked on (a token here) are never repeated
+        ),
+    ]
+    for raw, reason in cases:
+        answer = raw_exchange(process.host, process.port, raw, timeout=30)
+        body = body_of(answer)
+        assert status_of(answer) == 400, answer[:300]
+        if reason is not None:
+            assert body["error_debug"] == reason, body
+        assert b"abcdefghijklmnqrstuvwxyz" not in answer, answer[:300]
+
+
 def _trickle(
     process: ServerProcess, head: bytes, body: bytes, seconds_per_byte: float
 ) -> dict[str, Any]:
