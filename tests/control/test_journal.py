@@ -401,8 +401,11 @@ async def test_body_that_is_not_json_is_noted(api):
     [
         f'{{"token": "{TOKEN}", "task_id": '.encode(),  # cut-off JSON
         f"token={TOKEN}&task_id=1".encode(),  # a form body
+        f"{{'token': '{TOKEN}', 'task_id': 'x'}}".encode(),  # a Python dict's repr
+        f"token: {TOKEN}\ntask_id: x".encode(),  # YAML
+        f"{{'auth': '{TOKEN}'}}".encode(),  # a known token, whatever it is called
     ],
-    ids=["cut-off-json", "form"],
+    ids=["cut-off-json", "form", "python-repr", "yaml", "known-token"],
 )
 async def test_token_in_a_body_that_is_not_json_is_masked_too(api, raw):
     await api.raw("POST", STATUS_PATH, method_name=STATUS, data=raw)

@@ -103,8 +103,13 @@ SECRET_LIST_KEYS = frozenset({"tokens"})
 
 #: `Bearer X` anywhere in a text.
 _BEARER_TEXT = re.compile(r"((?i:\bbearer)\s+)([^&\"\s]+)")
-#: `"name": "value"` in JSON text (a body that is not JSON, a traceback).
+#: `"name": "value"` in JSON text (a body that is not JSON, a traceback), and
+#: `'name': 'value'` as Python and JavaScript write an object.
 _JSON_MEMBER = re.compile(r'("([^"\\\s]{1,64})"\s*:\s*")((?:[^"\\]|\\.)*)')
+_SINGLE_QUOTED_MEMBER = re.compile(r"('([^'\\\s]{1,64})'\s*:\s*')((?:[^'\\]|\\.)*)")
+#: `name: value` unquoted (YAML, a header-like line): the value up to a space,
+#: a quote or a separator.
+_BARE_MEMBER = re.compile(r"""((?:^|[\s{,;(])([A-Za-z_][\w-]{0,63})\s*:\s*)([^\s'",;&}]+)""")
 #: `name=value` in a query string or a form: judged with its percent-escapes decoded,
 #: so `?%74oken=` is the `token` the server reads.
 _PAIR = re.compile(r'((?:^|[?&;\s])([^=&;?\s"#]+)=)([^&;\s"#]*)')
@@ -112,12 +117,13 @@ _PAIR = re.compile(r'((?:^|[?&;\s])([^=&;?\s"#]+)=)([^&;\s"#]*)')
 
 def mask_secrets(text: str, known: Callable[[str], bool] | None = None) -> str:
     """Text (a body that is not JSON, a log line) with every token in it masked:
-    `Bearer …`; in JSON text a member with a secret's name (`"token": "…"`); in a
-    query or a form a parameter with a secret's name once decoded (`token=`,
-    `%74oken=`, `access_token=`, `authorization=Bearer%20…`); and any such value
-    that is a `known` token, whatever it is called."""
+    `Bearer …`; a member with a secret's name (`"token": "…"`, `'token': '…'`,
+    `token: …`); in a query or a form a parameter with a secret's name once
+    decoded (`token=`, `%74oken=`, `access_token=`, `authorization=Bearer%20…`);
+    and any such value that is a `known` token, whatever it is called."""
     text = _BEARER_TEXT.sub(lambda m: m.group(1) + mask_token(m.group(2)), text)
-    text = _JSON_MEMBER.sub(lambda m: _masked_member_text(m, known), text)
+    for member in (_JSON_MEMBER, _SINGLE_QUOTED_MEMBER, _BARE_MEMBER):
+        text = member.sub(lambda m: _masked_member_text(m, known), text)
     return _PAIR.sub(lambda m: _masked_pair(m, known), text)
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict, deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -143,9 +143,12 @@ def keep_body(entry: JournalEntry, raw: bytes, body: Any, limit: int) -> int:
     return kept
 
 
-def keep_unparsed_body(entry: JournalEntry, raw: bytes) -> None:
+def keep_unparsed_body(
+    entry: JournalEntry, raw: bytes, known: Callable[[str], bool] | None = None
+) -> None:
+    """`known`: whether a value is a token the server knows (masked whatever its name)."""
     entry.body_note = "not JSON"
-    entry.body = masked_text(raw[:1024].decode("utf-8", errors="replace"))
+    entry.body = masked_text(raw[:1024].decode("utf-8", errors="replace"), known)
 
 
 def keep_answer(entry: JournalEntry, payload: bytes, limit: int, answer: Any = None) -> int:

@@ -142,7 +142,7 @@ def _entry(
     # What the entry holds, in bytes (`Journal.record` drops the oldest past
     # `--journal-max-bytes`): each of body, answer and headers within the body limit.
     entry.size = ENTRY_OVERHEAD_BYTES + len(request.raw_path) + header_bytes
-    entry.size += _record_body(noted, request, entry, deferred, limit)
+    entry.size += _record_body(noted, request, entry, deferred, limit, backend.is_known_token)
     if response is None:
         entry.response_note = "connection dropped: no answer"
         return entry
@@ -167,8 +167,10 @@ def _record_body(
     entry: JournalEntry,
     deferred: Deferred,
     limit: int,
+    known: Callable[[str], bool],
 ) -> int:
-    """Keep the request's body for its entry; answers the bytes kept."""
+    """Keep the request's body for its entry; answers the bytes kept. `known`: whether
+    a value is a token the server knows (masked in a body that is not JSON)."""
     raw = noted.raw_body
     if raw is None:
         entry.body_bytes = request.content_length or 0
@@ -178,7 +180,7 @@ def _record_body(
     body: Any = noted.body
     if body is None:
         if raw:
-            keep_unparsed_body(entry, raw)
+            keep_unparsed_body(entry, raw, known)
         return min(len(raw), 1024)
     if not entry.control and len(raw) <= limit:
         # A vendor body is exactly what its bytes parse to; a control body may be
