@@ -393,6 +393,11 @@ def _prepare(raw: Any, where: str, ctx: ItemContext) -> PreparedItem:
         if not isinstance(profile, dict):
             raise ValueProblem(f"{at(where, 'data')}: expected an object, got {json_type(profile)}")
         profile_where = at(where, "data")
+    elif "profile_id" in raw:
+        # Flat profile fields (profiles/import_batch shape) with the system id: the
+        # item's `profile_id`, as beside `data`, never a custom field of that name.
+        profile = {name: value for name, value in raw.items() if name != "profile_id"}
+        wrapper, profile_where = {"profile_id": raw["profile_id"]}, where
     else:  # flat profile fields (profiles/import_batch shape)
         wrapper, profile, profile_where = _NO_WRAPPER, raw, where
 

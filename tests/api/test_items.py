@@ -339,6 +339,20 @@ async def test_a_flat_item_is_taken_as_profile_fields(api):
     }
 
 
+async def test_a_flat_items_profile_id_is_its_key_not_a_field(api):
+    """A flat item (profiles/import_batch's shape) names its profile by `profile_id`
+    as a wrapped item does beside `data`: matched by it, never stored as a field."""
+    created = await import_one(api, {"_fname": "Flat", "email": ANN})
+
+    again = await import_one(
+        api, {"profile_id": created, "_fname": "Renamed"}, matching="profile_id"
+    )
+    by_email = await import_one(api, {"profile_id": created, "_lname": "Item", "email": ANN})
+
+    assert again == by_email == created
+    assert stored(api, created) == {"_fname": "Renamed", "email": ANN, "_lname": "Item"}
+
+
 async def test_subscriptions_merge_by_resource_and_channel(api):
     first = {
         "data": {
