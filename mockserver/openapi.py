@@ -93,7 +93,12 @@ def _control_operation(route: ControlRoute) -> dict[str, Any]:
         for name in _PATH_PARAM.findall(route.path)
     ]
     parameters += [
-        {"name": p.name, "in": "query", "description": p.description, "schema": {"type": p.type}}
+        {
+            "name": p.shown,
+            "in": "query",
+            "description": p.description,
+            "schema": {"type": p.type},
+        }
         for p in route.query
     ]
     if route.content_type != "application/json":

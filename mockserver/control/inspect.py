@@ -109,6 +109,9 @@ ROUTES = (
             QueryParam("email", "email, compared case-insensitively"),
             QueryParam("phone", "phone, compared by digits"),
             QueryParam("profile_id", "profile id"),
+            QueryParam(
+                FIELD_PREFIX, "a custom field's value (a tags field: one of its tags)", prefix=True
+            ),
             *PAGING,
         ),
     ),

@@ -20,7 +20,7 @@ from mockserver.control.faults import endpoints as faults
 from mockserver.control.journal import endpoints as journal
 from mockserver.control.metrics import endpoints as metrics
 from mockserver.control.routes import ControlRoute
-from mockserver.errors import MethodNotAllowed
+from mockserver.errors import InvalidRequest, MethodNotAllowed
 
 CONTROL_ROUTES: tuple[ControlRoute, ...] = (
     *health.ROUTES,
@@ -46,10 +46,23 @@ def add_control_routes(app: web.Application, wrap: Callable[[Handler], Handler])
     answered 405 (in the envelope, as every refusal is)."""
     allowed: dict[str, set[str]] = {}
     for route in CONTROL_ROUTES:
-        app.router.add_route(route.method, route.path, wrap(route.handler))
+        handler = partial(_declared_query_only, route) if route.query else route.handler
+        app.router.add_route(route.method, route.path, wrap(handler))
         allowed.setdefault(route.path, set()).add(route.method)
     for path, methods in allowed.items():
         app.router.add_route("*", path, wrap(partial(_not_allowed, frozenset(methods))))
+
+
+async def _declared_query_only(route: ControlRoute, request: web.Request) -> web.StreamResponse:
+    """A route's handler, once every query parameter is one it reads: a filter with a
+    typo (`?emial=`) is refused, not ignored into an answer that filters nothing."""
+    unknown = route.unknown_parameter(request.query.keys())
+    if unknown is not None:
+        raise InvalidRequest(
+            f"{unknown}: not a query parameter of {route.method} {route.path} "
+            f"(it takes {route.known_parameters()})"
+        )
+    return await route.handler(request)
 
 
 async def _not_allowed(methods: frozenset[str], request: web.Request) -> web.StreamResponse:

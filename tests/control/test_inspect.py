@@ -236,6 +236,23 @@ async def test_profiles_bad_query_is_refused_with_http_400_naming_the_parameter(
     )
 
 
+@pytest.mark.parametrize(
+    ("path", "query", "field"),
+    [
+        ("/_mock/profiles", {"emial": "ann@example.com"}, "emial"),
+        ("/_mock/profiles", {"CRM_ID": "42"}, "CRM_ID"),  # a custom field is `field.CRM_ID`
+        ("/_mock/engagements", {"workflow": "2"}, "workflow"),
+        ("/_mock/requests", {"methods": "tasks/status"}, "methods"),
+    ],
+)
+async def test_a_filter_with_an_unknown_name_is_refused_not_ignored(seeded, path, query, field):
+    """A typo would otherwise filter nothing: every profile, every entry."""
+    refusal = await refused(seeded, "GET", path, 400, params=query)
+    debug = refusal["error_debug"]
+    assert debug.startswith(f"{field}: not a query parameter of GET {path} (it takes "), debug
+    assert "limit" in debug
+
+
 async def test_profile_created_by_an_import_is_shown_as_stored(seeded):
     [result] = await seeded.import_and_finish([person(9, CRM_ID="99")])
     [shown] = (await profiles(seeded, **{"field.CRM_ID": "99"}))["profiles"]
