@@ -65,6 +65,8 @@ def parse_json_object(raw: bytes, content_type: str | None = None) -> dict[str, 
             raise InvalidRequest(f"body: nested deeper than {MAX_DEPTH} levels") from None
         if "infinity" in str(exc):  # a number past a double's range: name its field
             raise InvalidRequest(_number_problem(raw) or f"body: {exc}") from None
+        if "UTF-8" in str(exc):  # orjson places it at column 1: say where it is
+            raise InvalidRequest(_utf8_problem(raw) or f"body: {exc}") from None
         raise InvalidRequest(f"body: not valid JSON: {exc}{declared}") from None
     if not isinstance(value, dict):
         # JSON's grammar has one kind of number (field errors say `integer`, the schema's word).
@@ -88,6 +90,17 @@ def parse_json_object(raw: bytes, content_type: str | None = None) -> dict[str, 
 _FAITHFUL: set[bytes] = set()
 _REMEMBERED_BODIES = 256
 _REMEMBERED_BYTES = 1024
+
+
+def _utf8_problem(raw: bytes) -> str | None:
+    """Where the body stops being UTF-8, or None when it is UTF-8 (a lone surrogate
+    escape, which orjson words the same way)."""
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as bad:
+        where = f"at byte {bad.start} ({bad.reason}: 0x{raw[bad.start]:02x})"
+        return f"body: not valid JSON: not UTF-8 {where}"
+    return None
 
 
 def _is_json_type(content_type: str) -> bool:

@@ -103,7 +103,11 @@ BODIES = [
     ("int-of-5000-digits", batch_raw(item_raw(b',"Points":' + b"7" * 5000)), "64-bit range"),
     ("float-infinite", batch_raw(item_raw(b',"Score":1e400')), "data[0].data.Score: number 1e400"),
     ("float-past-64-bits", batch_raw(item_raw(b',"Score":-1e300')), "64-bit range"),
-    ("invalid-utf8", batch_raw(item_raw(b',"_fname":"\xff\xfe"')), "UTF-8"),
+    (
+        "invalid-utf8",
+        batch_raw(item_raw(b',"_fname":"\xff\xfe"')),
+        "not valid JSON: not UTF-8 at byte 105 (invalid start byte: 0xff)",
+    ),
     ("overlong-utf8", batch_raw(item_raw(b',"_fname":"\xc0\xaf"')), "UTF-8"),
     ("lone-surrogate", batch_raw(item_raw(b',"_fname":"\\ud800"')), "surrogate"),
     ("utf16-body", json.dumps({"token": TOKEN}).encode("utf-16"), "not valid JSON"),
