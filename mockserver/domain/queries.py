@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from mongoquery import Query, QueryError
 
 from mockserver.domain.profiles import Profile, query_view
-from mockserver.domain.values import ValueProblem
+from mockserver.domain.values import ValueProblem, json_type
 
 if TYPE_CHECKING:
     import regex
@@ -41,6 +41,13 @@ SUPPORTED_OPERATORS = frozenset(
         "$all", "$elemMatch", "$size", "$comment",
     }
 )  # fmt: skip
+
+#: Operators whose operand MongoDB requires to be an array (it refuses `{"$in": 5}`
+#: with "$in needs an array"; mongoquery would match nothing, silently).
+ARRAY_OPERATORS = frozenset({"$in", "$nin", "$all", "$and", "$or", "$nor"})
+#: ... and to be an object (`$not` may also take a regular expression, which JSON
+#: cannot carry).
+OBJECT_OPERATORS = frozenset({"$not", "$elemMatch"})
 
 MAX_PATTERN_CHARS = 512
 MATCH_TIMEOUT_SECONDS = 0.05
@@ -58,6 +65,10 @@ def check_query(query: Any, where: str = "custom_request") -> None:
             if isinstance(key, str) and key.startswith("$"):
                 if key not in SUPPORTED_OPERATORS:
                     raise ValueProblem(f"{here}: operator {key} is not supported")
+                if key in ARRAY_OPERATORS and not isinstance(value, list):
+                    raise ValueProblem(f"{here}: {key} needs an array, got {json_type(value)}")
+                if key in OBJECT_OPERATORS and not isinstance(value, Mapping):
+                    raise ValueProblem(f"{here}: {key} needs an object, got {json_type(value)}")
                 if key == "$regex":
                     _check_regex(value, here)
             check_query(value, here)

@@ -244,6 +244,23 @@ async def test_custom_request_with_a_nested_unsupported_operator_is_400(api):
     )
 
 
+@pytest.mark.parametrize(
+    ("query", "problem"),
+    [
+        ({"Points": {"$in": 5}}, "custom_request.Points.$in: $in needs an array, got integer"),
+        ({"$or": {"email": "a@b.io"}}, "custom_request.$or: $or needs an array, got object"),
+        ({"Tags": {"$all": "vip"}}, "custom_request.Tags.$all: $all needs an array, got string"),
+        ({"Points": {"$not": 5}}, "custom_request.Points.$not: $not needs an object, got integer"),
+    ],
+)
+async def test_custom_request_with_an_operand_mongodb_refuses_is_400(api, query, problem):
+    """MongoDB refuses these ("$in needs an array"); evaluated anyway, they would
+    select nothing, and every item would create a new profile."""
+    body = without(batch(custom_request=query), "matching")
+    answer = await post_json(api, BATCH_TASK, body)
+    assert_refused(api, answer, invalid(problem))
+
+
 async def test_custom_request_with_a_bad_regex_is_400(api):
     with pytest.raises(re.error) as reason:
         re.compile("(unclosed")
