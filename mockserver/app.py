@@ -15,7 +15,7 @@ from aiohttp import web
 from aiohttp.web_urldispatcher import SystemRoute, _default_expect_handler
 
 from mockserver.api import API_METHODS
-from mockserver.api.router import API_PREFIX, ApiMethod, ApiRouter
+from mockserver.api.router import ApiMethod, ApiRouter
 from mockserver.backend import Backend
 from mockserver.config import Settings, general_path_only
 from mockserver.control.journal.recorder import journal
@@ -26,6 +26,7 @@ from mockserver.http.body import Uploads
 from mockserver.http.envelope import AnsweringHandler, error_envelope
 from mockserver.http.hot_path import HotPath
 from mockserver.http.hot_path import supported as hot_path_supported
+from mockserver.http.paths import API_PREFIX
 from mockserver.keys import BACKEND, OPENAPI, REQUEST_HANDLER, SETTINGS, UPLOADS
 from mockserver.openapi import build_document
 

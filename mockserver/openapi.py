@@ -14,8 +14,9 @@ from typing import Any
 from urllib.parse import urldefrag, urljoin
 
 from mockserver import package_version
-from mockserver.api.router import API_PREFIX, ApiMethod
+from mockserver.api.router import ApiMethod
 from mockserver.control.routes import ControlRoute
+from mockserver.http.paths import API_PREFIX
 from mockserver.schemas import SchemaSet
 
 VENDOR_ERROR_CODES = (400, 401, 403, 404, 405, 429, 500, 503)

@@ -23,7 +23,7 @@ from mockserver.errors import AltcraftError, InvalidRequest, MethodNotAllowed, M
 from mockserver.http.answers import Answer, KeptAnswer, error_answer, json_answer
 from mockserver.http.body import read_body
 from mockserver.http.parsing import parse_json_object
-from mockserver.http.paths import normal_path
+from mockserver.http.paths import method_name, normal_path
 from mockserver.keys import UPLOADS, notes
 from mockserver.tasks.model import NO_FAULT_PLANS, FaultPlans
 
@@ -38,7 +38,6 @@ if TYPE_CHECKING:
     from mockserver.tasks.engine import TaskEngine
     from mockserver.tasks.progression import Progressions
 
-API_PREFIX = "/api/v1.1/"
 #: A body this big takes milliseconds to parse or check: it waits for its turn.
 BIG_BODY_BYTES = 64 * 1024
 
@@ -86,14 +85,6 @@ class ApiMethod:
     request_schema: str
     response_schema: str
     summary: str = ""
-
-
-def method_name(path: str) -> str | None:
-    """`workflows/import_and_start_batch_task` from an API path, else None."""
-    normalized = normal_path(path) + "/"
-    if not normalized.startswith(API_PREFIX):
-        return None
-    return normalized[len(API_PREFIX) :].strip("/") or None
 
 
 def _require_post(request: web.Request) -> None:

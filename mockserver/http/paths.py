@@ -10,6 +10,8 @@ import re
 _SLASHES = re.compile(r"/{2,}")
 
 CONTROL_PREFIX = "/_mock/"
+#: Every vendor method's path: this prefix and the method's name.
+API_PREFIX = "/api/v1.1/"
 
 
 def normalize_path(path: str) -> str:
@@ -30,3 +32,11 @@ def normal_path(path: str) -> str:
 def is_control_path(path: str) -> bool:
     """Whether the path is the mock's own API (`/_mock/...`), however written."""
     return (normal_path(path) + "/").startswith(CONTROL_PREFIX)
+
+
+def method_name(path: str) -> str | None:
+    """`workflows/import_and_start_batch_task` from an API path, else None."""
+    normalized = normal_path(path) + "/"
+    if not normalized.startswith(API_PREFIX):
+        return None
+    return normalized[len(API_PREFIX) :].strip("/") or None

@@ -235,8 +235,18 @@ async def test_reset_without_the_faults_scope_keeps_the_rules(api):
             "pattern: invalid regular expression: missing ), unterminated subpattern at position 0",
         ),
         ({"action": "error", "probability": 2}, "probability: 2 is greater than the maximum of 1"),
-        ({"action": "error", "nth": 3}, "unknown field(s): nth"),
-        ({"action": "error", "match": {"path": "/api"}}, "match: unknown field(s): path"),
+        (
+            {"action": "error", "nth": 3, "after": 2},
+            "nth: give nth or after, not both (nth is after + 1)",
+        ),
+        (
+            {"action": "error", "match": {"path": "/_mock/health"}},
+            "match.path: '/_mock/health' is not a vendor method's path (/api/v1.1/<method>)",
+        ),
+        (
+            {"action": "delay", "delay_ms": [400, 300]},
+            "delay_ms: the lower bound 400 ms is above the upper 300 ms",
+        ),
     ],
     ids=[
         "unknown-action",
@@ -244,8 +254,9 @@ async def test_reset_without_the_faults_scope_keeps_the_rules(api):
         "fail-items-without-pattern",
         "bad-regex",
         "probability-2",
-        "unknown-key",
-        "unknown-match-key",
+        "nth-and-after",
+        "not-a-vendor-path",
+        "reversed-delay-range",
     ],
 )
 async def test_bad_rule_is_400_naming_the_field(api, rule, debug):
@@ -379,6 +390,19 @@ async def test_an_answer_without_a_fault_has_no_retry_after(api):
     answer = await import_call(api)
     assert succeeded(answer), answer.body
     assert "Retry-After" not in answer.headers
+
+
+async def test_spec_words_path_and_nth_fire_on_the_nth_request_to_that_path(api):
+    """SPEC §6: rules match on path and request count (`nth`): `match.path` is read
+    as its vendor method however it is written, `nth: 2` fires on the second match
+    only (after 1, once)."""
+    rule = await add_fault(
+        api, action="error", error=503, nth=2, match={"path": "/api/v1.1//tasks/status/"}
+    )
+    assert (rule["match"], rule["after"], rule["times"]) == ({"method": "tasks/status"}, 1, 1)
+    answers = [(await status_call(api)).body for _ in range(3)]
+    assert answers == [task_not_found(), UNAVAILABLE, task_not_found()]
+    assert await counters(api, rule["id"]) == {"matched": 3, "fired": 1}
 
 
 # -- delay ------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from typing import Any
 from mockserver.domain.queries import check_pattern
 from mockserver.domain.values import ValueProblem
 from mockserver.errors import InvalidRequest, text_for_code
+from mockserver.http.paths import method_name
 from mockserver.importer.item_failures import ItemFailurePlan
 from mockserver.tasks.model import FaultPlans, TaskFailurePlan
 
@@ -179,24 +180,34 @@ class FaultBook:
     def add(self, spec: Mapping[str, Any]) -> FaultRule:
         """A rule from its (schema-checked) control-API description."""
         match = spec.get("match") or {}
+        method = _matched_method(match)
+        after, times = spec.get("after", 0), spec.get("times")
+        if "nth" in spec:  # SPEC §6's word for it: the nth matching request
+            if "after" in spec:
+                raise InvalidRequest("nth: give nth or after, not both (nth is after + 1)")
+            after, times = spec["nth"] - 1, 1 if times is None else times
         delay = spec.get("delay_ms", 0)
         low, high = (delay, delay) if isinstance(delay, int | float) else (delay[0], delay[1])
+        if low > high:  # as `--latency` refuses it: a range is [lowest, highest]
+            raise InvalidRequest(
+                f"delay_ms: the lower bound {low:g} ms is above the upper {high:g} ms"
+            )
         rule = FaultRule(
             id=f"fault_{self._next_id}",
             action=FaultAction(spec["action"]),
-            method=match.get("method"),
+            method=method,
             account=match.get("account"),
             token=match.get("token"),
             workflow_id=match.get("workflow_id"),
             trigger_id=match.get("trigger_id"),
-            after=spec.get("after", 0),
-            times=spec.get("times"),
+            after=after,
+            times=times,
             probability=spec.get("probability"),
             error=spec.get("error", DEFAULT_CODES.get(spec["action"], 500)),
             error_text=spec.get("error_text"),
             error_debug=spec.get("error_debug"),
             http_status=spec.get("http_status"),
-            delay_ms=(float(low), float(max(low, high))),
+            delay_ms=(float(low), float(high)),
             retry_after=spec.get("retry_after", 1),
             when=spec.get("when", "before"),
             at_progress=spec.get("at_progress", 0),
@@ -287,3 +298,18 @@ class FaultBook:
 
 def _aimed_at(rule: FaultRule, account: str, tokens: set[str]) -> bool:
     return rule.account == account or rule.token in tokens
+
+
+def _matched_method(match: Mapping[str, Any]) -> str | None:
+    """The vendor method a rule's `match` names, by `method` or by its `path`."""
+    method = match.get("method")
+    if "path" not in match:
+        return method
+    by_path = method_name(match["path"])
+    if by_path is None:
+        raise InvalidRequest(
+            f"match.path: {match['path']!r} is not a vendor method's path (/api/v1.1/<method>)"
+        )
+    if method is not None and method != by_path:
+        raise InvalidRequest(f"match.path: names {by_path}, match.method names {method}")
+    return by_path
