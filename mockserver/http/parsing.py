@@ -65,8 +65,9 @@ def parse_json_object(raw: bytes, content_type: str | None = None) -> dict[str, 
             raise InvalidRequest(f"body: nested deeper than {MAX_DEPTH} levels") from None
         if "infinity" in str(exc):  # a number past a double's range: name its field
             raise InvalidRequest(_number_problem(raw) or f"body: {exc}") from None
-        if "UTF-8" in str(exc):  # orjson places it at column 1: say where it is
-            raise InvalidRequest(_utf8_problem(raw) or f"body: {exc}") from None
+        problem = _utf8_problem(raw) if "not valid UTF-8" in str(exc) else None
+        if problem is not None:  # orjson places it at line 1 column 1: say where it is
+            raise InvalidRequest(problem + declared) from None
         raise InvalidRequest(f"body: not valid JSON: {exc}{declared}") from None
     if not isinstance(value, dict):
         # JSON's grammar has one kind of number (field errors say `integer`, the schema's word).
@@ -98,7 +99,7 @@ def _utf8_problem(raw: bytes) -> str | None:
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError as bad:
-        where = f"at byte {bad.start} ({bad.reason}: 0x{raw[bad.start]:02x})"
+        where = f"at byte {bad.start} (a sequence starting 0x{raw[bad.start]:02x}: {bad.reason})"
         return f"body: not valid JSON: not UTF-8 {where}"
     return None
 

@@ -19,6 +19,7 @@ from typing import cast
 
 import orjson
 from aiohttp import web
+from aiohttp.http_exceptions import InvalidURLError
 from aiohttp.web_protocol import RequestHandler, _RequestHandler
 from aiohttp.web_request import BaseRequest
 
@@ -99,6 +100,8 @@ def _error(status: int, exc: BaseException | None, message: str | None) -> Altcr
 
 def _reason(exc: BaseException | None, message: str | None) -> str:
     """The first line of what aiohttp says was wrong ("Invalid method encountered")."""
+    if isinstance(exc, InvalidURLError):
+        return "invalid request target"  # aiohttp's text is the target itself, unquoted
     text = getattr(exc, "message", None) or (str(exc) if exc is not None else "") or message or ""
     first = next((line.strip() for line in str(text).splitlines() if line.strip()), "")
     # aiohttp quotes the bytes it choked on (`...: b'Authorization: Bearer ...'`,

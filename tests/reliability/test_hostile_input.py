@@ -106,12 +106,16 @@ BODIES = [
     (
         "invalid-utf8",
         batch_raw(item_raw(b',"_fname":"\xff\xfe"')),
-        "not valid JSON: not UTF-8 at byte 105 (invalid start byte: 0xff)",
+        "not valid JSON: not UTF-8 at byte 105 (a sequence starting 0xff: invalid start byte)",
     ),
     ("overlong-utf8", batch_raw(item_raw(b',"_fname":"\xc0\xaf"')), "UTF-8"),
     ("lone-surrogate", batch_raw(item_raw(b',"_fname":"\\ud800"')), "surrogate"),
     ("utf16-body", json.dumps({"token": TOKEN}).encode("utf-16"), "not valid JSON"),
-    ("byte-order-mark", b"\xef\xbb\xbf" + batch_raw(item_raw(b"")), "BOM"),
+    (
+        "byte-order-mark",
+        b"\xef\xbb\xbf" + batch_raw(item_raw(b"")),
+        "not valid JSON: UTF-8 byte order mark (BOM)",
+    ),
     ("nul-in-a-value", batch_raw(item_raw(b',"_fname":"Ann\\u0000Lee"')), "data[0].data._fname"),
     ("nul-in-an-email", batch_raw(b'[{"data":{"email":"a\\u0000@example.com"}}]'), "NUL"),
     ("nul-in-a-key", batch_raw(item_raw(b',"x\\u0000":1')), "NUL character"),
@@ -543,6 +547,10 @@ def test_malformed_http_says_what_was_wrong_in_full(process):
             b"abcdefghijklmnqrstuvwxyz /api/v1.1/tasks/status HTTP/1.1\r\n" + HOST + b"\r\n",
             None,  # the bytes it choked on (a token here) are never repeated
         ),
+        # aiohttp's reason for a bad target is the target itself, unquoted.
+        (b"GET http:///?token=abcdefghijklmnqrstuvwxyz HTTP/1.1\r\n" + HOST + b"\r\n", None),
+        (b"GET http://[it'sabcdefghijklmnqrstuvwxyz/ HTTP/1.1\r\n" + HOST + b"\r\n", None),
+        (b"GET http://[abcdefghijklmnqrstuvwxyz/ HTTP/1.1\r\n" + HOST + b"\r\n", None),
     ]
     for raw, reason in cases:
         answer = raw_exchange(process.host, process.port, raw, timeout=30)
