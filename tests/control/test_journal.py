@@ -404,8 +404,22 @@ async def test_body_that_is_not_json_is_noted(api):
         f"{{'token': '{TOKEN}', 'task_id': 'x'}}".encode(),  # a Python dict's repr
         f"token: {TOKEN}\ntask_id: x".encode(),  # YAML
         f"{{'auth': '{TOKEN}'}}".encode(),  # a known token, whatever it is called
+        f"Authorization: Basic {TOKEN}".encode(),  # a header line with a scheme
+        f"auth:\n  token: {TOKEN}".encode(),  # nested YAML
+        f"{{token: '{TOKEN}'}}".encode(),  # a JavaScript object
+        f"<auth>{TOKEN}</auth>".encode(),  # a known token standing alone
     ],
-    ids=["cut-off-json", "form", "python-repr", "yaml", "known-token"],
+    ids=[
+        "cut-off-json",
+        "form",
+        "python-repr",
+        "yaml",
+        "known-token",
+        "header-line",
+        "nested-yaml",
+        "javascript",
+        "bare-known-token",
+    ],
 )
 async def test_token_in_a_body_that_is_not_json_is_masked_too(api, raw):
     await api.raw("POST", STATUS_PATH, method_name=STATUS, data=raw)

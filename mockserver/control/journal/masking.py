@@ -103,13 +103,20 @@ SECRET_LIST_KEYS = frozenset({"tokens"})
 
 #: `Bearer X` anywhere in a text.
 _BEARER_TEXT = re.compile(r"((?i:\bbearer)\s+)([^&\"\s]+)")
-#: `"name": "value"` in JSON text (a body that is not JSON, a traceback), and
-#: `'name': 'value'` as Python and JavaScript write an object.
+#: `"name": "value"` in JSON text (a body that is not JSON, a traceback).
 _JSON_MEMBER = re.compile(r'("([^"\\\s]{1,64})"\s*:\s*")((?:[^"\\]|\\.)*)')
-_SINGLE_QUOTED_MEMBER = re.compile(r"('([^'\\\s]{1,64})'\s*:\s*')((?:[^'\\]|\\.)*)")
-#: `name: value` unquoted (YAML, a header-like line): the value up to a space,
-#: a quote or a separator.
-_BARE_MEMBER = re.compile(r"""((?:^|[\s{,;(])([A-Za-z_][\w-]{0,63})\s*:\s*)([^\s'",;&}]+)""")
+#: A member whose name says it holds a secret, in any text syntax: `'token': '…'`
+#: (Python, JavaScript), `token: …` (YAML, a header line), `token = "…"` (TOML),
+#: wherever it starts on the line (`auth: token: …`). The value runs to its
+#: closing quote or to the end of the line (`Authorization: Basic …` whole).
+_SECRET_MEMBER = re.compile(
+    r"""((?<![\w-])[\w-]{0,32}(?:token|secret|passw|authori[sz]ation|api[-_]?key|cookie)"""
+    r"""[\w-]{0,32}['"]?[ \t]*[:=][ \t]*)"""
+    r"""(?:'([^'\r\n]*)|"([^"\r\n]*)|([^\r\n,;&}\]'"]+))""",
+    re.I,
+)
+#: A run of characters a token can be made of: a known token wherever it stands.
+_TOKEN_LIKE = re.compile(r"[A-Za-z0-9_.~+/=-]{6,}")
 #: `name=value` in a query string or a form: judged with its percent-escapes decoded,
 #: so `?%74oken=` is the `token` the server reads.
 _PAIR = re.compile(r'((?:^|[?&;\s])([^=&;?\s"#]+)=)([^&;\s"#]*)')
@@ -118,13 +125,44 @@ _PAIR = re.compile(r'((?:^|[?&;\s])([^=&;?\s"#]+)=)([^&;\s"#]*)')
 def mask_secrets(text: str, known: Callable[[str], bool] | None = None) -> str:
     """Text (a body that is not JSON, a log line) with every token in it masked:
     `Bearer …`; a member with a secret's name (`"token": "…"`, `'token': '…'`,
-    `token: …`); in a query or a form a parameter with a secret's name once
-    decoded (`token=`, `%74oken=`, `access_token=`, `authorization=Bearer%20…`);
-    and any such value that is a `known` token, whatever it is called."""
+    `token: …`, `Authorization: Basic …`); in a query or a form a parameter with
+    a secret's name once decoded (`token=`, `%74oken=`, `access_token=`,
+    `authorization=Bearer%20…`); and a `known` token wherever it stands."""
     text = _BEARER_TEXT.sub(lambda m: m.group(1) + mask_token(m.group(2)), text)
-    for member in (_JSON_MEMBER, _SINGLE_QUOTED_MEMBER, _BARE_MEMBER):
-        text = member.sub(lambda m: _masked_member_text(m, known), text)
-    return _PAIR.sub(lambda m: _masked_pair(m, known), text)
+    text = _JSON_MEMBER.sub(lambda m: _masked_member_text(m, known), text)
+    text = _SECRET_MEMBER.sub(_masked_secret_member, text)
+    text = _PAIR.sub(lambda m: _masked_pair(m, known), text)
+    if known is not None:
+        text = _TOKEN_LIKE.sub(lambda m: mask_token(m[0]) if known(m[0]) else m[0], text)
+    return text
+
+
+def _masked_secret_member(match: re.Match[str]) -> str:
+    single, double, bare = match.group(2), match.group(3), match.group(4)
+    quote, value = (
+        ("'", single) if single is not None else ('"', double) if double is not None else ("", bare)
+    )
+    shown = value.strip()
+    if not shown or shown.endswith("…"):
+        return match.group(0)  # nothing to mask, or masked already (the JSON pass)
+    if not quote and not _credential_like(shown):
+        return match.group(0)  # prose (`token: missing (send it ...)`), not a value
+    return match.group(1) + quote + masked_value(shown)
+
+
+#: Authorization schemes whose credential follows them (`Basic dXNl…`).
+_AUTH_SCHEMES = frozenset({"bearer", "basic", "token", "digest", "apikey", "key"})
+
+
+def _credential_like(text: str) -> bool:
+    """Whether an unquoted value reads as a credential: a scheme and its credential,
+    or one run of token characters that is long or holds a digit."""
+    first, _, rest = text.partition(" ")
+    if first.lower() in _AUTH_SCHEMES and rest.strip():
+        return True
+    return _TOKEN_LIKE.fullmatch(first) is not None and (
+        len(first) >= 16 or any(char.isdigit() for char in first)
+    )
 
 
 def _masked_member_text(match: re.Match[str], known: Callable[[str], bool] | None) -> str:
