@@ -45,7 +45,9 @@ SUPPORTED_OPERATORS = frozenset(
 #: Operators whose operand MongoDB requires to be an array (it refuses `{"$in": 5}`
 #: with "$in needs an array"; mongoquery would match nothing, silently).
 ARRAY_OPERATORS = frozenset({"$in", "$nin", "$all", "$and", "$or", "$nor"})
-#: ... and to be an object (`$not` may also take a regular expression, which JSON
+#: ... a nonempty array of objects (each a query),
+LOGICAL_OPERATORS = frozenset({"$and", "$or", "$nor"})
+#: ... and a nonempty object (`$not` may also take a regular expression, which JSON
 #: cannot carry).
 OBJECT_OPERATORS = frozenset({"$not", "$elemMatch"})
 
@@ -65,16 +67,42 @@ def check_query(query: Any, where: str = "custom_request") -> None:
             if isinstance(key, str) and key.startswith("$"):
                 if key not in SUPPORTED_OPERATORS:
                     raise ValueProblem(f"{here}: operator {key} is not supported")
-                if key in ARRAY_OPERATORS and not isinstance(value, list):
-                    raise ValueProblem(f"{here}: {key} needs an array, got {json_type(value)}")
-                if key in OBJECT_OPERATORS and not isinstance(value, Mapping):
-                    raise ValueProblem(f"{here}: {key} needs an object, got {json_type(value)}")
+                _check_operand(key, value, here)
                 if key == "$regex":
                     _check_regex(value, here)
             check_query(value, here)
     elif isinstance(query, list):
         for i, entry in enumerate(query):
             check_query(entry, f"{where}[{i}]")
+
+
+def _check_operand(operator: str, value: Any, where: str) -> None:
+    """The operand shapes MongoDB itself refuses (evaluated anyway, they would select
+    nothing or everything, or fail inside the query library)."""
+    if operator in ARRAY_OPERATORS and not isinstance(value, list):
+        raise ValueProblem(f"{where}: {operator} needs an array, got {json_type(value)}")
+    if operator in LOGICAL_OPERATORS:
+        if not value:
+            raise ValueProblem(f"{where}: {operator} needs a nonempty array")
+        for n, entry in enumerate(value):
+            if not isinstance(entry, Mapping):
+                raise ValueProblem(f"{where}[{n}]: expected an object, got {json_type(entry)}")
+    if operator in OBJECT_OPERATORS and not (isinstance(value, Mapping) and value):
+        got = "an empty object" if isinstance(value, Mapping) else json_type(value)
+        raise ValueProblem(f"{where}: {operator} needs a nonempty object, got {got}")
+    if operator == "$mod" and not _is_mod_operand(value):
+        raise ValueProblem(f"{where}: $mod needs [divisor, remainder], a nonzero divisor")
+    if operator == "$size" and (type(value) is not int or value < 0):
+        raise ValueProblem(f"{where}: $size needs a whole number, got {json_type(value)}")
+
+
+def _is_mod_operand(value: Any) -> bool:
+    return (
+        isinstance(value, list)
+        and len(value) == 2
+        and all(isinstance(n, int | float) and not isinstance(n, bool) for n in value)
+        and value[0] != 0
+    )
 
 
 def _check_regex(pattern: Any, where: str) -> None:

@@ -250,7 +250,25 @@ async def test_custom_request_with_a_nested_unsupported_operator_is_400(api):
         ({"Points": {"$in": 5}}, "custom_request.Points.$in: $in needs an array, got integer"),
         ({"$or": {"email": "a@b.io"}}, "custom_request.$or: $or needs an array, got object"),
         ({"Tags": {"$all": "vip"}}, "custom_request.Tags.$all: $all needs an array, got string"),
-        ({"Points": {"$not": 5}}, "custom_request.Points.$not: $not needs an object, got integer"),
+        (
+            {"Points": {"$not": 5}},
+            "custom_request.Points.$not: $not needs a nonempty object, got integer",
+        ),
+        ({"$or": []}, "custom_request.$or: $or needs a nonempty array"),
+        ({"$and": []}, "custom_request.$and: $and needs a nonempty array"),
+        ({"$or": [5]}, "custom_request.$or[0]: expected an object, got integer"),
+        (
+            {"Points": {"$mod": [2]}},
+            "custom_request.Points.$mod: $mod needs [divisor, remainder], a nonzero divisor",
+        ),
+        (
+            {"Tags": {"$size": "a"}},
+            "custom_request.Tags.$size: $size needs a whole number, got string",
+        ),
+        (
+            {"Points": {"$not": {}}},
+            "custom_request.Points.$not: $not needs a nonempty object, got an empty object",
+        ),
     ],
 )
 async def test_custom_request_with_an_operand_mongodb_refuses_is_400(api, query, problem):
