@@ -18,9 +18,11 @@ from mockserver.control import (
 )
 from mockserver.control.faults import endpoints as faults
 from mockserver.control.journal import endpoints as journal
+from mockserver.control.journal.masking import mask_token
 from mockserver.control.metrics import endpoints as metrics
 from mockserver.control.routes import ControlRoute
 from mockserver.errors import InvalidRequest, MethodNotAllowed
+from mockserver.keys import BACKEND
 
 CONTROL_ROUTES: tuple[ControlRoute, ...] = (
     *health.ROUTES,
@@ -56,13 +58,23 @@ def add_control_routes(app: web.Application, wrap: Callable[[Handler], Handler])
 async def _declared_query_only(route: ControlRoute, request: web.Request) -> web.StreamResponse:
     """A route's handler, once every query parameter is one it reads: a filter with a
     typo (`?emial=`) is refused, not ignored into an answer that filters nothing."""
-    unknown = route.unknown_parameter(request.query.keys())
+    # `_` is the cache-buster some HTTP clients add to every GET (`?_=1712345678`).
+    unknown = route.unknown_parameter(name for name in request.query if name != "_")
     if unknown is not None:
+        name = unknown
+        if request.app[BACKEND].is_known_token(name):
+            name = mask_token(name)  # a token pasted where a name goes is not echoed
+        elif len(name) > SHOWN_NAME:
+            name = f"{name[:SHOWN_NAME]}… ({len(name)} characters)"
         raise InvalidRequest(
-            f"{unknown}: not a query parameter of {route.method} {route.path} "
+            f"{name}: not a query parameter of {route.method} {route.path} "
             f"(it takes {route.known_parameters()})"
         )
     return await route.handler(request)
+
+
+#: An unknown parameter's name is echoed up to this many characters.
+SHOWN_NAME = 64
 
 
 async def _not_allowed(methods: frozenset[str], request: web.Request) -> web.StreamResponse:

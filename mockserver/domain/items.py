@@ -591,7 +591,11 @@ def _match_key(
         return None  # custom_request selects the profile
     if mode is MatchingMode.PROFILE_ID:
         value = wrapper.get("profile_id")
-        if not isinstance(value, str) or not value.strip():
+        if value is not None and not isinstance(value, str):
+            raise ValueProblem(
+                f"{at(where, 'profile_id')}: expected string, got {json_type(value)}"
+            )
+        if value is None or not value.strip():
             raise ValueProblem(f"{at(where, 'profile_id')}: required for matching 'profile_id'")
         return MatchKey(mode, profile_id=value.strip().lower())
     if mode is MatchingMode.CUSTOM:

@@ -253,6 +253,18 @@ async def test_a_filter_with_an_unknown_name_is_refused_not_ignored(seeded, path
     assert "limit" in debug
 
 
+async def test_an_unknown_filter_named_by_a_token_or_at_length_is_not_echoed(seeded):
+    token = NORTH
+    refusal = await refused(seeded, "GET", "/_mock/profiles", 400, params={token: "1"})
+    assert token not in refusal["error_debug"] and refusal["error_debug"].startswith(token[:4])
+    refusal = await refused(seeded, "GET", "/_mock/profiles", 400, params={"x" * 5000: "1"})
+    assert len(refusal["error_debug"]) < 400, refusal
+
+
+async def test_a_cache_buster_is_taken(seeded):
+    assert (await profiles(seeded, _="1712345678"))["total"] == 5
+
+
 async def test_profile_created_by_an_import_is_shown_as_stored(seeded):
     [result] = await seeded.import_and_finish([person(9, CRM_ID="99")])
     [shown] = (await profiles(seeded, **{"field.CRM_ID": "99"}))["profiles"]

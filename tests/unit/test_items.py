@@ -526,6 +526,18 @@ REFUSED = [
         "data[0].profile_id: required for matching 'profile_id'",
     ),
     (
+        "profile-id-a-number",
+        {"profile_id": 5, "data": {}},
+        {"matching": MatchingMode.PROFILE_ID},
+        "data[0].profile_id: expected string, got integer",
+    ),
+    (
+        "flat-profile-id-a-number",
+        {"profile_id": 5, "_fname": "Ann"},
+        {"matching": MatchingMode.PROFILE_ID},
+        "data[0].profile_id: expected string, got integer",
+    ),
+    (
         "custom-no-value",
         {"data": {"CRM_ID": ""}},
         {"matching": CUSTOM, "field_name": "CRM_ID"},
