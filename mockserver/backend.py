@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from mockserver.accounts import Accounts
+from mockserver.api import API_METHODS
 from mockserver.api.latency import Latency
 from mockserver.api.router import ApiServices
 from mockserver.clock import Clock, SystemClock, VirtualClock, make_clock
@@ -59,7 +60,7 @@ class Backend:
         self.ids = IdGenerator(settings.seed)
         self.schemas = schemas or shipped_schemas()
         fixtures = load_fixtures(settings.fixtures, self.schemas)
-        self.faults = FaultBook(self.ids.rng)
+        self.faults = FaultBook(self.ids.rng, [method.name for method in API_METHODS])
         if settings.faults is not None:  # before the store opens: a bad file touches nothing
             load_fault_file(settings.faults, self.faults, self.schemas)
         #: The fixture files' profiles, and those of fixtures posted at run time

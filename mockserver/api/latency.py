@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from random import Random
 from typing import Any
 
+from mockserver.http.paths import unknown_method
+
 #: The bound a fault rule's `delay_ms` has (schemas/control/fault.json): ten minutes.
 MAX_DELAY_MS = 600_000.0
 
@@ -62,7 +64,10 @@ def parse_latency(text: str, methods: Collection[str]) -> tuple[Delay, ...]:
         if method == "":
             raise ValueError(f"{entry!r}: a method name is missing before '='")
         if method is not None and method not in methods:
-            raise ValueError(_unknown_method(method, methods))
+            raise ValueError(
+                f"{unknown_method(method, methods)}; methods are named as in fault rules' "
+                "match.method"
+            )
         if method in seen:
             raise ValueError(f"{entry!r}: {method or 'the default delay'} is given twice")
         seen.add(method)
@@ -88,16 +93,6 @@ def _parse_delay(text: str, entry: str) -> tuple[float, float]:
     if high > MAX_DELAY_MS:
         raise ValueError(f"{entry!r}: at most {MAX_DELAY_MS:g} ms (10 minutes), got {high:g} ms")
     return low, high
-
-
-def _unknown_method(method: str, methods: Collection[str]) -> str:
-    import difflib  # only to word a refusal (start-up)
-
-    close = difflib.get_close_matches(method, methods, n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    return (
-        f"unknown vendor method {method!r}{hint}; methods are named as in fault rules' match.method"
-    )
 
 
 class Latency:

@@ -6,6 +6,7 @@ SPEC §1: repeated slashes are collapsed and a trailing slash is accepted.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 
 _SLASHES = re.compile(r"/{2,}")
 
@@ -40,3 +41,12 @@ def method_name(path: str) -> str | None:
     if not normalized.startswith(API_PREFIX):
         return None
     return normalized[len(API_PREFIX) :].strip("/") or None
+
+
+def unknown_method(method: str, methods: Collection[str]) -> str:
+    """A name no vendor method has, refused with the closest one."""
+    import difflib  # only to word a refusal
+
+    close = difflib.get_close_matches(method, methods, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"unknown vendor method {method!r}{hint}"

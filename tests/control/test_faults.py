@@ -247,6 +247,10 @@ async def test_reset_without_the_faults_scope_keeps_the_rules(api):
             {"action": "delay", "delay_ms": [400, 300]},
             "delay_ms: the lower bound 400 ms is above the upper 300 ms",
         ),
+        (
+            {"action": "error", "match": {"method": "tasks/stauts"}},
+            "match.method: unknown vendor method 'tasks/stauts' (did you mean 'tasks/status'?)",
+        ),
     ],
     ids=[
         "unknown-action",
@@ -257,6 +261,7 @@ async def test_reset_without_the_faults_scope_keeps_the_rules(api):
         "nth-and-after",
         "not-a-vendor-path",
         "reversed-delay-range",
+        "unknown-method",
     ],
 )
 async def test_bad_rule_is_400_naming_the_field(api, rule, debug):

@@ -12,7 +12,7 @@ the import path never see a rule.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from random import Random
@@ -21,7 +21,7 @@ from typing import Any
 from mockserver.domain.queries import check_pattern
 from mockserver.domain.values import ValueProblem
 from mockserver.errors import InvalidRequest, text_for_code
-from mockserver.http.paths import method_name
+from mockserver.http.paths import method_name, unknown_method
 from mockserver.importer.item_failures import ItemFailurePlan
 from mockserver.tasks.model import FaultPlans, TaskFailurePlan
 
@@ -168,8 +168,10 @@ def public_plans(plans: FaultPlans) -> list[dict[str, Any]]:
 
 
 class FaultBook:
-    def __init__(self, rng: Random) -> None:
+    def __init__(self, rng: Random, methods: Collection[str] = ()) -> None:
         self._rng = rng
+        #: The vendor methods a rule may name (none given: any name is taken).
+        self._methods = frozenset(methods)
         self._rules: list[FaultRule] = []
         #: The rules set at start (`--faults`), as they were then: a reset brings them back.
         self._startup: list[FaultRule] = []
@@ -181,6 +183,9 @@ class FaultBook:
         """A rule from its (schema-checked) control-API description."""
         match = spec.get("match") or {}
         method = _matched_method(match)
+        if method is not None and self._methods and method not in self._methods:
+            # A rule that can never fire: refused, as `--latency` refuses the name.
+            raise InvalidRequest(f"match.method: {unknown_method(method, self._methods)}")
         after, times = spec.get("after", 0), spec.get("times")
         if "nth" in spec:  # SPEC §6's word for it: the nth matching request
             if "after" in spec:
