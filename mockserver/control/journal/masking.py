@@ -112,11 +112,15 @@ _JSON_MEMBER = re.compile(r'("([^"\\\s]{1,64})"\s*:\s*")((?:[^"\\]|\\.)*)')
 _SECRET_MEMBER = re.compile(
     r"""((?<![\w-])[\w-]{0,32}(?:token|secret|passw|authori[sz]ation|api[-_]?key|cookie)"""
     r"""[\w-]{0,32}['"]?[ \t]*[:=][ \t]*)"""
-    r"""(?:'([^'\r\n]*)|"([^"\r\n]*)|([^\r\n,;&}\]'"]+))""",
-    re.I,
+    r"""(?:'([^'\r\n]*)|"([^"\r\n]*)|((?i:(?:bearer|basic|token|digest|apikey|key)[ \t]+)?)"""
+    r"""([^\s,;&}\]'"]+))""",
 )
-#: A run of characters a token can be made of: a known token wherever it stands.
-_TOKEN_LIKE = re.compile(r"[A-Za-z0-9_.~+/=-]{6,}")
+#: A run of text a token may stand in (a known one is masked wherever it stands),
+#: and the separators a token may touch inside such a run (`key_T`, `T.`, `/T/`).
+_TEXT_RUN = re.compile(r"""[^\s'"<>,;&(){}\[\]|\\`]{6,}""")
+_IN_RUN = re.compile(r"[^._~+/=:@#%!?*$^]{6,}")
+_IN_RUN_OR_DASH = re.compile(r"[^._~+/=:@#%!?*$^-]{6,}")
+_DECODED_SEPARATORS = re.compile(r"[\s._~+/=:@#%!?*$^&]+")
 #: `name=value` in a query string or a form: judged with its percent-escapes decoded,
 #: so `?%74oken=` is the `token` the server reads.
 _PAIR = re.compile(r'((?:^|[?&;\s])([^=&;?\s"#]+)=)([^&;\s"#]*)')
@@ -133,36 +137,61 @@ def mask_secrets(text: str, known: Callable[[str], bool] | None = None) -> str:
     text = _SECRET_MEMBER.sub(_masked_secret_member, text)
     text = _PAIR.sub(lambda m: _masked_pair(m, known), text)
     if known is not None:
-        text = _TOKEN_LIKE.sub(lambda m: mask_token(m[0]) if known(m[0]) else m[0], text)
+        text = _TEXT_RUN.sub(lambda m: _masked_known(m[0], known), text)
     return text
 
 
+def _masked_known(run: str, known: Callable[[str], bool]) -> str:
+    """A run of text with the known tokens in it masked: the run itself, a piece of
+    it between separators, or the whole run when it holds one percent-encoded."""
+    if known(run):
+        return mask_token(run)
+    for pieces in (_IN_RUN, _IN_RUN_OR_DASH):  # a token may hold dashes itself
+        masked = pieces.sub(lambda m: mask_token(m[0]) if known(m[0]) else m[0], run)
+        if masked != run:
+            return masked
+    if "%" in run:
+        decoded = unquote_plus(run)
+        if any(known(piece) for piece in _DECODED_SEPARATORS.split(decoded) if piece):
+            return mask_token(run)
+    return run
+
+
 def _masked_secret_member(match: re.Match[str]) -> str:
-    single, double, bare = match.group(2), match.group(3), match.group(4)
-    quote, value = (
-        ("'", single) if single is not None else ('"', double) if double is not None else ("", bare)
-    )
-    shown = value.strip()
-    if not shown or shown.endswith("…"):
-        return match.group(0)  # nothing to mask, or masked already (the JSON pass)
-    if not quote and not _credential_like(shown):
-        return match.group(0)  # prose (`token: missing (send it ...)`), not a value
-    return match.group(1) + quote + masked_value(shown)
+    single, double, scheme, bare = match.group(2), match.group(3), match.group(4), match.group(5)
+    if single is not None or double is not None:
+        quote, value = ("'", single) if single is not None else ('"', double)
+        shown = value.strip()
+        if not shown or shown.endswith("…"):
+            return match.group(0)  # nothing to mask, or masked already (the JSON pass)
+        return match.group(1) + quote + _masked_credential(shown)
+    if bare.endswith("…") or not (scheme or _credential_like(bare)):
+        return match.group(0)  # masked already, or prose (`token: missing (send ...)`)
+    return match.group(1) + scheme + mask_token(bare)
 
 
 #: Authorization schemes whose credential follows them (`Basic dXNl…`).
 _AUTH_SCHEMES = frozenset({"bearer", "basic", "token", "digest", "apikey", "key"})
 
 
+def _masked_credential(value: str) -> str:
+    """A secret as shown, its scheme kept (`Basic abcd…`, `Bearer abcd…`)."""
+    scheme, _, credential = value.partition(" ")
+    if scheme.lower() in _AUTH_SCHEMES and credential.strip():
+        return f"{scheme} {mask_token(credential.strip())}"
+    return masked_value(value)
+
+
 def _credential_like(text: str) -> bool:
-    """Whether an unquoted value reads as a credential: a scheme and its credential,
-    or one run of token characters that is long or holds a digit."""
-    first, _, rest = text.partition(" ")
-    if first.lower() in _AUTH_SCHEMES and rest.strip():
-        return True
-    return _TOKEN_LIKE.fullmatch(first) is not None and (
-        len(first) >= 16 or any(char.isdigit() for char in first)
+    """Whether an unquoted word reads as a credential: a run of token characters
+    that is long or holds a digit (a secret-named member's value in prose is not)."""
+    return _TOKEN_CHARS.fullmatch(text) is not None and (
+        len(text) >= 16 or any(char.isdigit() for char in text)
     )
+
+
+#: The characters most tokens are made of.
+_TOKEN_CHARS = re.compile(r"[A-Za-z0-9_.~+/=-]{6,}")
 
 
 def _masked_member_text(match: re.Match[str], known: Callable[[str], bool] | None) -> str:

@@ -148,7 +148,8 @@ def keep_unparsed_body(
 ) -> None:
     """`known`: whether a value is a token the server knows (masked whatever its name)."""
     entry.body_note = "not JSON"
-    entry.body = masked_text(raw[:1024].decode("utf-8", errors="replace"), known)
+    # Masked before it is cut: a token the cut would halve is no longer known.
+    entry.body = masked_text(raw[:4096].decode("utf-8", errors="replace"), known)[:1024]
 
 
 def keep_answer(entry: JournalEntry, payload: bytes, limit: int, answer: Any = None) -> int:
