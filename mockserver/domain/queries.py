@@ -47,8 +47,8 @@ SUPPORTED_OPERATORS = frozenset(
 ARRAY_OPERATORS = frozenset({"$in", "$nin", "$all", "$and", "$or", "$nor"})
 #: ... a nonempty array of objects (each a query),
 LOGICAL_OPERATORS = frozenset({"$and", "$or", "$nor"})
-#: ... and a nonempty object (`$not` may also take a regular expression, which JSON
-#: cannot carry).
+#: ... and an object (`$not` a nonempty one; it may also take a regular expression,
+#: which JSON cannot carry).
 OBJECT_OPERATORS = frozenset({"$not", "$elemMatch"})
 
 MAX_PATTERN_CHARS = 512
@@ -87,9 +87,10 @@ def _check_operand(operator: str, value: Any, where: str) -> None:
         for n, entry in enumerate(value):
             if not isinstance(entry, Mapping):
                 raise ValueProblem(f"{where}[{n}]: expected an object, got {json_type(entry)}")
-    if operator in OBJECT_OPERATORS and not (isinstance(value, Mapping) and value):
-        got = "an empty object" if isinstance(value, Mapping) else json_type(value)
-        raise ValueProblem(f"{where}: {operator} needs a nonempty object, got {got}")
+    if operator in OBJECT_OPERATORS and not isinstance(value, Mapping):
+        raise ValueProblem(f"{where}: {operator} needs an object, got {json_type(value)}")
+    if operator == "$not" and not value:
+        raise ValueProblem(f"{where}: $not needs a nonempty object")
     if operator == "$mod" and not _is_mod_operand(value):
         raise ValueProblem(f"{where}: $mod needs [divisor, remainder], a nonzero divisor")
     if operator == "$size" and (type(value) is not int or value < 0):

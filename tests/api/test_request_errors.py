@@ -252,7 +252,7 @@ async def test_custom_request_with_a_nested_unsupported_operator_is_400(api):
         ({"Tags": {"$all": "vip"}}, "custom_request.Tags.$all: $all needs an array, got string"),
         (
             {"Points": {"$not": 5}},
-            "custom_request.Points.$not: $not needs a nonempty object, got integer",
+            "custom_request.Points.$not: $not needs an object, got integer",
         ),
         ({"$or": []}, "custom_request.$or: $or needs a nonempty array"),
         ({"$and": []}, "custom_request.$and: $and needs a nonempty array"),
@@ -267,7 +267,7 @@ async def test_custom_request_with_a_nested_unsupported_operator_is_400(api):
         ),
         (
             {"Points": {"$not": {}}},
-            "custom_request.Points.$not: $not needs a nonempty object, got an empty object",
+            "custom_request.Points.$not: $not needs a nonempty object",
         ),
     ],
 )
@@ -277,6 +277,13 @@ async def test_custom_request_with_an_operand_mongodb_refuses_is_400(api, query,
     body = without(batch(custom_request=query), "matching")
     answer = await post_json(api, BATCH_TASK, body)
     assert_refused(api, answer, invalid(problem))
+
+
+async def test_custom_request_with_an_empty_elem_match_is_taken(api):
+    """MongoDB takes `$elemMatch: {}` (any element that is an object)."""
+    body = without(batch(custom_request={"Tags": {"$elemMatch": {}}}), "matching")
+    answer = await post_json(api, BATCH_TASK, body)
+    assert answer.status == 200 and answer.body["error"] == 0, answer.body
 
 
 async def test_custom_request_with_a_bad_regex_is_400(api):

@@ -248,6 +248,14 @@ async def test_reset_without_the_faults_scope_keeps_the_rules(api):
             "delay_ms: the lower bound 400 ms is above the upper 300 ms",
         ),
         (
+            {"action": "error", "nth": 2, "probability": 0.5},
+            "nth: fires on the nth match, not with a probability",
+        ),
+        (
+            {"action": "error", "match": {"path": "/api/v1.1/no/such?token=secret-in-a-query"}},
+            "match.method: unknown vendor method 'no/such'",
+        ),
+        (
             {"action": "error", "match": {"method": "tasks/stauts"}},
             "match.method: unknown vendor method 'tasks/stauts' (did you mean 'tasks/status'?)",
         ),
@@ -261,6 +269,8 @@ async def test_reset_without_the_faults_scope_keeps_the_rules(api):
         "nth-and-after",
         "not-a-vendor-path",
         "reversed-delay-range",
+        "nth-and-probability",
+        "path-of-no-method",
         "unknown-method",
     ],
 )
@@ -402,7 +412,7 @@ async def test_spec_words_path_and_nth_fire_on_the_nth_request_to_that_path(api)
     as its vendor method however it is written, `nth: 2` fires on the second match
     only (after 1, once)."""
     rule = await add_fault(
-        api, action="error", error=503, nth=2, match={"path": "/api/v1.1//tasks/status/"}
+        api, action="error", error=503, nth=2, match={"path": "/api/v1.1//tasks/%73tatus/?x=1"}
     )
     assert (rule["match"], rule["after"], rule["times"]) == ({"method": "tasks/status"}, 1, 1)
     answers = [(await status_call(api)).body for _ in range(3)]

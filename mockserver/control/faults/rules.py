@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from random import Random
 from typing import Any
+from urllib.parse import unquote
 
 from mockserver.domain.queries import check_pattern
 from mockserver.domain.values import ValueProblem
@@ -190,6 +191,8 @@ class FaultBook:
         if "nth" in spec:  # SPEC §6's word for it: the nth matching request
             if "after" in spec:
                 raise InvalidRequest("nth: give nth or after, not both (nth is after + 1)")
+            if "probability" in spec:  # a draw could only move it past the nth
+                raise InvalidRequest("nth: fires on the nth match, not with a probability")
             after, times = spec["nth"] - 1, 1 if times is None else times
         delay = spec.get("delay_ms", 0)
         low, high = (delay, delay) if isinstance(delay, int | float) else (delay[0], delay[1])
@@ -310,10 +313,14 @@ def _matched_method(match: Mapping[str, Any]) -> str | None:
     method = match.get("method")
     if "path" not in match:
         return method
-    by_path = method_name(match["path"])
+    # The path as the server routes it: percent-escapes decoded, no query (it is
+    # not part of a method's path, and may hold a token).
+    path = unquote(match["path"].partition("?")[0].partition("#")[0]).strip()
+    by_path = method_name(path)
     if by_path is None:
+        shown = path if len(path) <= 100 else path[:100] + "…"
         raise InvalidRequest(
-            f"match.path: {match['path']!r} is not a vendor method's path (/api/v1.1/<method>)"
+            f"match.path: {shown!r} is not a vendor method's path (/api/v1.1/<method>)"
         )
     if method is not None and method != by_path:
         raise InvalidRequest(f"match.path: names {by_path}, match.method names {method}")
