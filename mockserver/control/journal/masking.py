@@ -114,6 +114,7 @@ _SECRET_MEMBER = re.compile(
     r"""[\w-]{0,32}['"]?[ \t]*[:=][ \t]*)"""
     r"""(?:'([^'\r\n]*)|"([^"\r\n]*)|((?i:(?:bearer|basic|token|digest|apikey|key)[ \t]+)?)"""
     r"""([^\s,;&}\]'"]+))""",
+    re.I,
 )
 #: A run of text a token may stand in (a known one is masked wherever it stands),
 #: and the separators a token may touch inside such a run (`key_T`, `T.`, `/T/`).
