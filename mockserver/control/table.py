@@ -16,6 +16,7 @@ from mockserver.control import (
     tasks,
     ui,
 )
+from mockserver.control.common import SHOWN_VALUE
 from mockserver.control.faults import endpoints as faults
 from mockserver.control.journal import endpoints as journal
 from mockserver.control.journal.masking import mask_token
@@ -64,17 +65,13 @@ async def _declared_query_only(route: ControlRoute, request: web.Request) -> web
         name = unknown
         if request.app[BACKEND].is_known_token(name):
             name = mask_token(name)  # a token pasted where a name goes is not echoed
-        elif len(name) > SHOWN_NAME:
-            name = f"{name[:SHOWN_NAME]}… ({len(name)} characters)"
+        elif len(name) > SHOWN_VALUE:
+            name = f"{name[:SHOWN_VALUE]}… ({len(name)} characters)"
         raise InvalidRequest(
             f"{name}: not a query parameter of {route.method} {route.path} "
             f"(it takes {route.known_parameters()})"
         )
     return await route.handler(request)
-
-
-#: An unknown parameter's name is echoed up to this many characters.
-SHOWN_NAME = 64
 
 
 async def _not_allowed(methods: frozenset[str], request: web.Request) -> web.StreamResponse:

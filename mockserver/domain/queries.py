@@ -68,8 +68,6 @@ def check_query(query: Any, where: str = "custom_request") -> None:
                 if key not in SUPPORTED_OPERATORS:
                     raise ValueProblem(f"{here}: operator {key} is not supported")
                 _check_operand(key, value, here)
-                if key == "$regex":
-                    _check_regex(value, here)
             check_query(value, here)
     elif isinstance(query, list):
         for i, entry in enumerate(query):
@@ -78,7 +76,7 @@ def check_query(query: Any, where: str = "custom_request") -> None:
 
 def _check_operand(operator: str, value: Any, where: str) -> None:
     """The operand shapes MongoDB itself refuses (evaluated anyway, they would select
-    nothing or everything, or fail inside the query library)."""
+    nothing or everything, or fail inside the query library), and `$regex`'s guard."""
     if operator in ARRAY_OPERATORS and not isinstance(value, list):
         raise ValueProblem(f"{where}: {operator} needs an array, got {json_type(value)}")
     if operator in LOGICAL_OPERATORS:
@@ -95,6 +93,8 @@ def _check_operand(operator: str, value: Any, where: str) -> None:
         raise ValueProblem(f"{where}: $mod needs [divisor, remainder], a nonzero divisor")
     if operator == "$size" and (type(value) is not int or value < 0):
         raise ValueProblem(f"{where}: $size needs a whole number, got {json_type(value)}")
+    if operator == "$regex":
+        _check_regex(value, where)
 
 
 def _is_mod_operand(value: Any) -> bool:

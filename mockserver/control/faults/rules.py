@@ -19,6 +19,7 @@ from random import Random
 from typing import Any
 from urllib.parse import unquote
 
+from mockserver.control.common import shown
 from mockserver.domain.queries import check_pattern
 from mockserver.domain.values import ValueProblem
 from mockserver.errors import InvalidRequest, text_for_code
@@ -318,9 +319,8 @@ def _matched_method(match: Mapping[str, Any]) -> str | None:
     path = unquote(match["path"].partition("?")[0].partition("#")[0]).strip()
     by_path = method_name(path)
     if by_path is None:
-        shown = path if len(path) <= 100 else path[:100] + "…"
         raise InvalidRequest(
-            f"match.path: {shown!r} is not a vendor method's path (/api/v1.1/<method>)"
+            f"match.path: {shown(path)} is not a vendor method's path (/api/v1.1/<method>)"
         )
     if method is not None and method != by_path:
         raise InvalidRequest(f"match.path: names {by_path}, match.method names {method}")

@@ -105,14 +105,15 @@ SECRET_LIST_KEYS = frozenset({"tokens"})
 _BEARER_TEXT = re.compile(r"((?i:\bbearer)\s+)([^&\"\s]+)")
 #: `"name": "value"` in JSON text (a body that is not JSON, a traceback).
 _JSON_MEMBER = re.compile(r'("([^"\\\s]{1,64})"\s*:\s*")((?:[^"\\]|\\.)*)')
-#: A member whose name says it holds a secret, in any text syntax: `'token': '…'`
-#: (Python, JavaScript), `token: …` (YAML, a header line), `token = "…"` (TOML),
-#: wherever it starts on the line (`auth: token: …`). The value runs to its
-#: closing quote or to the end of the line (`Authorization: Basic …` whole).
+#: Authorization schemes whose credential follows them (`Basic dXNl…`).
+_AUTH_SCHEMES = frozenset({"bearer", "basic", "token", "digest", "apikey", "key"})
+#: A member whose name says it holds a secret (`_SECRET_NAME` inside the name), in
+#: any text syntax: `'token': '…'` (Python, JavaScript), `token: …` (YAML, a header
+#: line), `token = "…"` (TOML), wherever it starts on the line (`auth: token: …`).
+#: The value is the quoted string, or one word (after a scheme: `Basic dXNl…`).
 _SECRET_MEMBER = re.compile(
-    r"""((?<![\w-])[\w-]{0,32}(?:token|secret|passw|authori[sz]ation|api[-_]?key|cookie)"""
-    r"""[\w-]{0,32}['"]?[ \t]*[:=][ \t]*)"""
-    r"""(?:'([^'\r\n]*)|"([^"\r\n]*)|((?i:(?:bearer|basic|token|digest|apikey|key)[ \t]+)?)"""
+    rf"""((?<![\w-])[\w-]{{0,32}}(?:{_SECRET_NAME.pattern})[\w-]{{0,32}}['"]?[ \t]*[:=][ \t]*)"""
+    rf"""(?:'([^'\r\n]*)|"([^"\r\n]*)|((?:(?:{"|".join(sorted(_AUTH_SCHEMES))})[ \t]+)?)"""
     r"""([^\s,;&}\]'"]+))""",
     re.I,
 )
@@ -122,6 +123,8 @@ _TEXT_RUN = re.compile(r"""[^\s'"<>,;&(){}\[\]|\\`]{6,}""")
 _IN_RUN = re.compile(r"[^._~+/=:@#%!?*$^]{6,}")
 _IN_RUN_OR_DASH = re.compile(r"[^._~+/=:@#%!?*$^-]{6,}")
 _DECODED_SEPARATORS = re.compile(r"[\s._~+/=:@#%!?*$^&]+")
+#: The characters most tokens are made of.
+_TOKEN_CHARS = re.compile(r"[A-Za-z0-9_.~+/=-]{6,}")
 #: `name=value` in a query string or a form: judged with its percent-escapes decoded,
 #: so `?%74oken=` is the `token` the server reads.
 _PAIR = re.compile(r'((?:^|[?&;\s])([^=&;?\s"#]+)=)([^&;\s"#]*)')
@@ -171,10 +174,6 @@ def _masked_secret_member(match: re.Match[str]) -> str:
     return match.group(1) + scheme + mask_token(bare)
 
 
-#: Authorization schemes whose credential follows them (`Basic dXNl…`).
-_AUTH_SCHEMES = frozenset({"bearer", "basic", "token", "digest", "apikey", "key"})
-
-
 def _masked_credential(value: str) -> str:
     """A secret as shown, its scheme kept (`Basic abcd…`, `Bearer abcd…`)."""
     scheme, _, credential = value.partition(" ")
@@ -189,10 +188,6 @@ def _credential_like(text: str) -> bool:
     return _TOKEN_CHARS.fullmatch(text) is not None and (
         len(text) >= 16 or any(char.isdigit() for char in text)
     )
-
-
-#: The characters most tokens are made of.
-_TOKEN_CHARS = re.compile(r"[A-Za-z0-9_.~+/=-]{6,}")
 
 
 def _masked_member_text(match: re.Match[str], known: Callable[[str], bool] | None) -> str:
